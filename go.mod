@@ -1,0 +1,3 @@
+module github.com/zkobserver/zkobserver
+
+go 1.26
