@@ -1,0 +1,137 @@
+package tree
+
+import (
+	"strings"
+
+	"github.com/zkobserver/zkobserver/core/proto"
+)
+
+// OpenACLIndex is the ACL index of a node created with a null ACL list (the
+// root, /zookeeper, /zookeeper/quota). It means OPEN_ACL_UNSAFE and is never
+// stored in the cache.
+const OpenACLIndex int64 = -1
+
+// aclCache mirrors Java's ReferenceCountedACLCache: every distinct ACL list
+// gets an index, nodes hold the index, and an entry lives while nodes use it.
+// Indices grow monotonically and are never reused, so that snapshots written
+// from this tree number their ACLs as a Java server replaying the same txns
+// would. Not safe for concurrent use; the DataTree's lock guards it.
+type aclCache struct {
+	byIndex map[int64][]proto.ACL
+	byKey   map[string]int64
+	refs    map[int64]int64
+	next    int64 // last index handed out
+}
+
+func newACLCache() aclCache {
+	return aclCache{
+		byIndex: make(map[int64][]proto.ACL),
+		byKey:   make(map[string]int64),
+		refs:    make(map[int64]int64),
+	}
+}
+
+// aclKey is an exact identity of an ACL list (null-ness of strings included,
+// as in Java's List.equals on ACL records).
+func aclKey(acls []proto.ACL) string {
+	var b strings.Builder
+	for _, a := range acls {
+		b.WriteByte(byte(a.Perms))
+		writeKeyString(&b, a.ID.Scheme, a.ID.NullScheme)
+		writeKeyString(&b, a.ID.ID, a.ID.NullID)
+	}
+	return b.String()
+}
+
+func writeKeyString(b *strings.Builder, s string, null bool) {
+	if null {
+		b.WriteString("\xff")
+		return
+	}
+	n := len(s)
+	b.WriteByte(byte(n >> 24))
+	b.WriteByte(byte(n >> 16))
+	b.WriteByte(byte(n >> 8))
+	b.WriteByte(byte(n))
+	b.WriteString(s)
+}
+
+// convert returns the index of acls, adding it if new, and takes one
+// reference on it. A nil list is OpenACLIndex and takes no reference.
+func (c *aclCache) convert(acls []proto.ACL) int64 {
+	if acls == nil {
+		return OpenACLIndex
+	}
+	k := aclKey(acls)
+	idx, ok := c.byKey[k]
+	if !ok {
+		c.next++
+		idx = c.next
+		c.byIndex[idx] = acls
+		c.byKey[k] = idx
+	}
+	c.refs[idx]++
+	return idx
+}
+
+// lookup returns the ACL list of idx. OpenACLIndex yields OPEN_ACL_UNSAFE;
+// an unknown index yields nil (Java throws; callers treat it as corrupt).
+func (c *aclCache) lookup(idx int64) ([]proto.ACL, bool) {
+	if idx == OpenACLIndex {
+		return proto.OpenACLUnsafe, true
+	}
+	acls, ok := c.byIndex[idx]
+	return acls, ok
+}
+
+// addUsage takes a reference on an existing index (snapshot load).
+func (c *aclCache) addUsage(idx int64) {
+	if idx == OpenACLIndex {
+		return
+	}
+	if _, ok := c.byIndex[idx]; ok {
+		c.refs[idx]++
+	}
+}
+
+// removeUsage drops a reference; the entry goes when none are left.
+func (c *aclCache) removeUsage(idx int64) {
+	if idx == OpenACLIndex {
+		return
+	}
+	n, ok := c.refs[idx]
+	if !ok {
+		return
+	}
+	if n <= 1 {
+		acls := c.byIndex[idx]
+		delete(c.byKey, aclKey(acls))
+		delete(c.byIndex, idx)
+		delete(c.refs, idx)
+		return
+	}
+	c.refs[idx] = n - 1
+}
+
+// put installs an entry read from a snapshot with no references yet.
+func (c *aclCache) put(idx int64, acls []proto.ACL) {
+	if acls == nil {
+		acls = []proto.ACL{}
+	}
+	c.byIndex[idx] = acls
+	c.byKey[aclKey(acls)] = idx
+	if idx > c.next {
+		c.next = idx
+	}
+}
+
+// purgeUnused drops entries no node uses (after a snapshot load).
+func (c *aclCache) purgeUnused() {
+	for idx, acls := range c.byIndex {
+		if c.refs[idx] <= 0 {
+			delete(c.byKey, aclKey(acls))
+			delete(c.byIndex, idx)
+			delete(c.refs, idx)
+		}
+	}
+}

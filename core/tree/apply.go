@@ -1,0 +1,341 @@
+package tree
+
+import (
+	"github.com/zkobserver/zkobserver/core/proto"
+)
+
+// Result is the outcome of applying one txn (ProcessTxnResult in Java).
+// Applying never fails as a whole: Err carries the code a local client would
+// get, and the tree is changed exactly as Java's DataTree would change it.
+type Result struct {
+	ClientID int64
+	Cxid     int32
+	Zxid     int64
+	Type     proto.OpCode
+	// Err is the txn's result: the error of an error txn, NONODE or
+	// NODEEXISTS when a replay finds the tree ahead of the txn, or for a
+	// multi the first non-zero sub-result.
+	Err proto.ErrCode
+	// Path is the path the txn names (final, with any sequence suffix).
+	Path string
+	// Stat is the client-visible stat after create2/createContainer/
+	// createTTL, setData and setACL; nil otherwise or on error.
+	Stat *proto.Stat
+	// Multi holds one result per sub-txn of a multi.
+	Multi []Result
+}
+
+// Apply applies one txn, exactly as ZooKeeper 3.8's DataTree.processTxn (with
+// the session-table handling of FileTxnSnapLog.processTransaction): the tree
+// takes every value from the txn, never from local counters, so replaying
+// txns that a fuzzy snapshot already contains converges on the same tree.
+// Afterwards LastZxid is max(LastZxid, txn zxid). The tree keeps txn's byte
+// slices.
+func (t *DataTree) Apply(txn *proto.Txn) Result {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch txn.Header.Type {
+	case proto.OpCreateSession:
+		if b, ok := txn.Body.(*proto.CreateSessionTxn); ok {
+			t.sessions[txn.Header.ClientID] = b.TimeOut
+		}
+	case proto.OpCloseSession:
+		delete(t.sessions, txn.Header.ClientID)
+	}
+	rc := t.process(&txn.Header, txn.Header.Type, txn.Body)
+	if txn.Header.Zxid > t.lastZxid {
+		t.lastZxid = txn.Header.Zxid
+	}
+	return rc
+}
+
+// process applies one txn or sub-txn of type typ (the header's type for a
+// whole txn). It must be called with the write lock held.
+func (t *DataTree) process(h *proto.TxnHeader, typ proto.OpCode, body any) Result {
+	rc := Result{ClientID: h.ClientID, Cxid: h.Cxid, Zxid: h.Zxid, Type: typ}
+	switch typ {
+	case proto.OpCreate, proto.OpCreate2:
+		b, ok := body.(*proto.CreateTxn)
+		if !ok {
+			return badBody(rc)
+		}
+		rc.Path = b.Path
+		owner := int64(0)
+		if b.Ephemeral {
+			owner = h.ClientID
+		}
+		rc.Err, rc.Stat = t.createNode(b.Path, b.Data, b.ACL, owner, b.ParentCVersion, h.Zxid, h.Time)
+		if typ == proto.OpCreate {
+			rc.Stat = nil
+			// Java repairs the parent after a create that a fuzzy
+			// snapshot already holds (only for type create).
+			if rc.Err == proto.ErrNodeExists {
+				if !t.setCversionPzxid(parentOf(b.Path), b.ParentCVersion, h.Zxid) {
+					rc.Err = proto.ErrNoNode
+				}
+			}
+		}
+	case proto.OpCreateTTL:
+		b, ok := body.(*proto.CreateTTLTxn)
+		if !ok {
+			return badBody(rc)
+		}
+		rc.Path = b.Path
+		rc.Err, rc.Stat = t.createNode(b.Path, b.Data, b.ACL, TTLOwner(b.TTL), b.ParentCVersion, h.Zxid, h.Time)
+	case proto.OpCreateContainer:
+		b, ok := body.(*proto.CreateContainerTxn)
+		if !ok {
+			return badBody(rc)
+		}
+		rc.Path = b.Path
+		rc.Err, rc.Stat = t.createNode(b.Path, b.Data, b.ACL, ContainerOwner, b.ParentCVersion, h.Zxid, h.Time)
+	case proto.OpDelete, proto.OpDeleteContainer:
+		b, ok := body.(*proto.DeleteTxn)
+		if !ok {
+			return badBody(rc)
+		}
+		rc.Path = b.Path
+		rc.Err = t.deleteNode(b.Path, h.Zxid)
+	case proto.OpSetData, proto.OpReconfig:
+		b, ok := body.(*proto.SetDataTxn)
+		if !ok {
+			return badBody(rc)
+		}
+		rc.Path = b.Path
+		rc.Err, rc.Stat = t.setData(b.Path, b.Data, b.Version, h.Zxid, h.Time)
+	case proto.OpSetACL:
+		b, ok := body.(*proto.SetACLTxn)
+		if !ok {
+			return badBody(rc)
+		}
+		rc.Path = b.Path
+		n := t.nodes[key(b.Path)]
+		if n == nil {
+			rc.Err = proto.ErrNoNode
+			break
+		}
+		st := t.setACLLocked(key(b.Path), n, b.ACL, b.Version)
+		rc.Stat = &st
+	case proto.OpCloseSession:
+		var paths []string
+		hasList := false
+		if b, ok := body.(*proto.CloseSessionTxn); ok {
+			paths, hasList = b.Paths2Delete, true
+		}
+		t.killSession(h.ClientID, h.Zxid, paths, hasList)
+	case proto.OpError:
+		if b, ok := body.(*proto.ErrorTxn); ok {
+			rc.Err = b.Err
+		}
+	case proto.OpCheck:
+		if b, ok := body.(*proto.CheckVersionTxn); ok {
+			rc.Path = b.Path
+		}
+	case proto.OpMulti:
+		b, ok := body.(*proto.MultiTxn)
+		if !ok {
+			return badBody(rc)
+		}
+		t.processMulti(h, b, &rc)
+	case proto.OpCreateSession:
+		// The session table is kept by Apply; no tree change.
+	}
+	return rc
+}
+
+// badBody is the result of a txn whose body does not match its type. Java
+// would throw a ClassCastException and stop; the decoder in package proto
+// never produces such a txn.
+func badBody(rc Result) Result {
+	rc.Err = proto.ErrMarshallingError
+	return rc
+}
+
+// processMulti applies a multi all-or-nothing: if any sub-txn is an error,
+// every sub-txn becomes an error (0 before the first error, -2 after it) and
+// nothing changes.
+func (t *DataTree) processMulti(h *proto.TxnHeader, m *proto.MultiTxn, rc *Result) {
+	failed := false
+	for _, s := range m.Txns {
+		if s.Type == proto.OpError {
+			failed = true
+			break
+		}
+	}
+	rc.Multi = make([]Result, 0, len(m.Txns))
+	postFailed := false
+	for _, s := range m.Txns {
+		typ, body := s.Type, any(s.Body)
+		if typ == proto.OpError {
+			postFailed = true
+		} else if failed {
+			code := proto.ErrOK
+			if postFailed {
+				code = proto.ErrRuntimeInconsistency
+			}
+			typ, body = proto.OpError, &proto.ErrorTxn{Err: code}
+		}
+		sub := t.process(h, typ, body)
+		rc.Multi = append(rc.Multi, sub)
+		if sub.Err != proto.ErrOK && rc.Err == proto.ErrOK {
+			rc.Err = sub.Err
+		}
+	}
+}
+
+// createNode is DataTree.createNode. parentCVersion -1 means "parent's
+// stored cversion + 1".
+func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner int64, parentCVersion int32, zxid, time int64) (proto.ErrCode, *proto.Stat) {
+	parentKey, name := parentOf(path), childOf(path)
+	parent := t.nodes[parentKey]
+	if parent == nil {
+		return proto.ErrNoNode, nil
+	}
+	// Java converts the ACL before the existence check, so a replayed
+	// create that finds its node keeps a reference on the ACL.
+	aclIdx := t.acls.convert(acl)
+	if _, exists := parent.children[name]; exists {
+		return proto.ErrNodeExists, nil
+	}
+	t.preChange(parent)
+	if parentCVersion == -1 {
+		parentCVersion = parent.Stat.Cversion + 1
+	}
+	if parentCVersion > parent.Stat.Cversion {
+		parent.Stat.Cversion = parentCVersion
+		parent.Stat.Pzxid = zxid
+	}
+	t.addChild(parent, name)
+	t.postChange(parentKey, parent)
+	n := &Node{Data: data, ACL: aclIdx, Stat: proto.StatPersisted{
+		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time, EphemeralOwner: owner,
+	}}
+	// A node left in the map by an inconsistent snapshot (present in the
+	// map but not in its parent's children) is replaced, as Java's put.
+	if old := t.nodes[path]; old != nil {
+		t.digest -= uint64(old.digest)
+		t.unindexOwner(path, old.Stat.EphemeralOwner)
+	}
+	t.putNode(path, n)
+	t.indexOwner(path, owner)
+	st := t.clientStat(n)
+	t.fire(EventNodeCreated, path, false)
+	t.fire(EventNodeChildrenChanged, parentKey, true)
+	return proto.ErrOK, &st
+}
+
+// deleteNode is DataTree.deleteNode: the parent's pzxid is raised (never
+// its cversion) even when the child is already gone.
+func (t *DataTree) deleteNode(path string, zxid int64) proto.ErrCode {
+	parentKey, name := parentOf(path), childOf(path)
+	parent := t.nodes[parentKey]
+	if parent == nil {
+		return proto.ErrNoNode
+	}
+	t.preChange(parent)
+	delete(parent.children, name)
+	if zxid > parent.Stat.Pzxid {
+		parent.Stat.Pzxid = zxid
+	}
+	t.postChange(parentKey, parent)
+	n := t.nodes[path]
+	if n == nil {
+		return proto.ErrNoNode
+	}
+	delete(t.nodes, path)
+	t.digest -= uint64(n.digest)
+	t.acls.removeUsage(n.ACL)
+	t.unindexOwner(path, n.Stat.EphemeralOwner)
+	t.fire(EventNodeDeleted, path, false)
+	t.fire(EventNodeDeleted, path, true)
+	t.fire(EventNodeChildrenChanged, parentKey, true)
+	return proto.ErrOK
+}
+
+func (t *DataTree) setData(path string, data []byte, version int32, zxid, time int64) (proto.ErrCode, *proto.Stat) {
+	k := key(path)
+	n := t.nodes[k]
+	if n == nil {
+		return proto.ErrNoNode, nil
+	}
+	t.preChange(n)
+	n.Data = data
+	n.Stat.Mtime = time
+	n.Stat.Mzxid = zxid
+	n.Stat.Version = version
+	t.postChange(k, n)
+	st := t.clientStat(n)
+	t.fire(EventNodeDataChanged, k, false)
+	return proto.ErrOK, &st
+}
+
+// setACLLocked is DataTree.setACL on an existing node.
+func (t *DataTree) setACLLocked(k string, n *Node, acl []proto.ACL, version int32) proto.Stat {
+	t.acls.removeUsage(n.ACL)
+	t.preChange(n)
+	n.Stat.Aversion = version
+	n.ACL = t.acls.convert(acl)
+	t.postChange(k, n)
+	return t.clientStat(n)
+}
+
+// setCversionPzxid is DataTree.setCversionPzxid; false means no such node.
+func (t *DataTree) setCversionPzxid(k string, cversion int32, zxid int64) bool {
+	n := t.nodes[k]
+	if n == nil {
+		return false
+	}
+	if cversion == -1 {
+		cversion = n.Stat.Cversion + 1
+	}
+	if cversion > n.Stat.Cversion {
+		t.preChange(n)
+		n.Stat.Cversion = cversion
+		n.Stat.Pzxid = zxid
+		t.postChange(k, n)
+	}
+	return true
+}
+
+// killSession deletes a closed session's ephemerals: first the txn's list
+// (when it has one), then whatever else the local index holds for the
+// session. Missing nodes are ignored.
+func (t *DataTree) killSession(session, zxid int64, paths []string, hasList bool) {
+	local := t.ephemerals[session]
+	delete(t.ephemerals, session)
+	if hasList {
+		for _, p := range paths {
+			t.deleteNode(p, zxid)
+			delete(local, p)
+		}
+	}
+	for p := range local {
+		t.deleteNode(p, zxid)
+	}
+}
+
+// ClientStat returns n's client-visible stat: cversion as 2×stored −
+// numChildren, dataLength, numChildren, and ephemeralOwner 0 for containers
+// and TTL nodes. Call it inside View.
+func (t *DataTree) ClientStat(n *Node) proto.Stat { return t.clientStat(n) }
+
+func (t *DataTree) clientStat(n *Node) proto.Stat {
+	owner := n.Stat.EphemeralOwner
+	if t.Kind(owner) != Ephemeral {
+		owner = 0
+	}
+	nc := int32(len(n.children))
+	return proto.Stat{
+		Czxid:          n.Stat.Czxid,
+		Mzxid:          n.Stat.Mzxid,
+		Ctime:          n.Stat.Ctime,
+		Mtime:          n.Stat.Mtime,
+		Version:        n.Stat.Version,
+		Cversion:       n.Stat.Cversion*2 - nc,
+		Aversion:       n.Stat.Aversion,
+		EphemeralOwner: owner,
+		DataLength:     int32(len(n.Data)),
+		NumChildren:    nc,
+		Pzxid:          n.Stat.Pzxid,
+	}
+}

@@ -1,0 +1,127 @@
+package tree
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/zkobserver/zkobserver/core/proto"
+)
+
+// Load errors.
+var (
+	// ErrOrphan means a snapshot node whose parent did not come before it.
+	ErrOrphan = errors.New("tree: node's parent missing in snapshot")
+	// ErrNoRoot means a snapshot without a root node, or a second root.
+	ErrNoRoot = errors.New("tree: snapshot root missing or repeated")
+	// ErrLoadOrder means a Loader used out of order (nodes before ACLs are
+	// complete is fine; anything after Finish is not).
+	ErrLoadOrder = errors.New("tree: loader used after Finish")
+)
+
+// Loader builds a tree from a snapshot stream (sessions, ACL table, nodes in
+// pre-order), as Java's DataTree.deserialize does. The tree under
+// construction is private to the Loader until Finish returns it, so a failed
+// or interrupted load never shows a half-built tree to readers.
+type Loader struct {
+	t    *DataTree
+	done bool
+}
+
+// NewLoader starts an empty tree with opts.
+func NewLoader(opts Options) *Loader {
+	t := &DataTree{opts: opts}
+	t.reset()
+	return &Loader{t: t}
+}
+
+// Session adds a session with its timeout.
+func (l *Loader) Session(id int64, timeout int32) { l.t.sessions[id] = timeout }
+
+// ACL adds an ACL cache entry. The loader keeps acls.
+func (l *Loader) ACL(idx int64, acls []proto.ACL) { l.t.acls.put(idx, acls) }
+
+// Node adds a node. path is as in the snapshot ("" for the root). Its
+// parent must already have been added. The loader keeps data.
+func (l *Loader) Node(path string, data []byte, acl int64, st proto.StatPersisted) error {
+	if l.done {
+		return ErrLoadOrder
+	}
+	t := l.t
+	if path == "" || path == "/" {
+		if _, ok := t.nodes[""]; ok {
+			return fmt.Errorf("%w: %q", ErrNoRoot, path)
+		}
+		t.putNode("", &Node{Data: data, ACL: acl, Stat: st})
+		t.acls.addUsage(acl)
+		return nil
+	}
+	parentKey := parentOf(path)
+	parent := t.nodes[parentKey]
+	if parent == nil {
+		return fmt.Errorf("%w: parent %q of %q", ErrOrphan, parentKey, path)
+	}
+	if old := t.nodes[path]; old != nil {
+		// A repeated path replaces the earlier node, as Java's map put.
+		t.digest -= uint64(old.digest)
+		t.unindexOwner(path, old.Stat.EphemeralOwner)
+	}
+	t.putNode(path, &Node{Data: data, ACL: acl, Stat: st})
+	t.acls.addUsage(acl)
+	t.addChild(parent, childOf(path))
+	t.indexOwner(path, st.EphemeralOwner)
+	return nil
+}
+
+// Finish completes the load: it drops unused ACL entries and sets the
+// tree's last zxid (for a snapshot file, the zxid in its name). The Loader
+// is spent afterwards.
+func (l *Loader) Finish(zxid int64) (*DataTree, error) {
+	if l.done {
+		return nil, ErrLoadOrder
+	}
+	l.done = true
+	if _, ok := l.t.nodes[""]; !ok {
+		return nil, ErrNoRoot
+	}
+	l.t.acls.purgeUnused()
+	l.t.lastZxid = zxid
+	return l.t, nil
+}
+
+// ReplaceWith makes t hold src's contents (nodes, ACLs, sessions, zxid,
+// digest) atomically with respect to readers. src must not be used
+// afterwards. t keeps its own Trigger and options.
+func (t *DataTree) ReplaceWith(src *DataTree) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.nodes, t.acls, t.ephemerals = src.nodes, src.acls, src.ephemerals
+	t.containers, t.ttls, t.sessions = src.containers, src.ttls, src.sessions
+	t.lastZxid, t.digest = src.lastZxid, src.digest
+	src.reset()
+}
+
+// RemoveDeadSessionEphemerals deletes, without a txn and without firing
+// watches, the ephemerals of every session not in the session table: the
+// clean-up Java does after restoring a data directory (ZooKeeperServer.loadData,
+// which deletes them at the tree's last zxid).
+func (t *DataTree) RemoveDeadSessionEphemerals() (removed int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	saved := t.trigger
+	t.trigger = nil
+	defer func() { t.trigger = saved }()
+	for owner, set := range t.ephemerals {
+		if _, live := t.sessions[owner]; live {
+			continue
+		}
+		delete(t.ephemerals, owner)
+		for p := range set {
+			if t.deleteNode(p, t.lastZxid) == proto.ErrOK {
+				removed++
+			}
+		}
+	}
+	return removed
+}
