@@ -236,12 +236,12 @@ func (r *WatcherEvent) Decode(d *jute.Decoder) error {
 }
 
 // CreateRequest is the body of create (1), create2 (15) and
-// createContainer (19), and of create sub-ops of a multi. Data and Acl keep
+// createContainer (19), and of create sub-ops of a multi. Data and ACL keep
 // null (nil) distinct from empty.
 type CreateRequest struct {
 	Path  string
 	Data  []byte
-	Acl   []ACL
+	ACL   []ACL
 	Flags int32
 }
 
@@ -249,7 +249,7 @@ type CreateRequest struct {
 func (r *CreateRequest) Encode(e *jute.Encoder) {
 	e.String(r.Path)
 	e.Buffer(r.Data)
-	EncodeACLs(e, r.Acl)
+	EncodeACLs(e, r.ACL)
 	e.Int(r.Flags)
 }
 
@@ -257,7 +257,7 @@ func (r *CreateRequest) Encode(e *jute.Encoder) {
 func (r *CreateRequest) Decode(d *jute.Decoder) error {
 	r.Path = d.String()
 	r.Data = d.Buffer()
-	r.Acl = DecodeACLs(d)
+	r.ACL = DecodeACLs(d)
 	r.Flags = d.Int()
 	return d.Err()
 }
@@ -266,7 +266,7 @@ func (r *CreateRequest) Decode(d *jute.Decoder) error {
 type CreateTTLRequest struct {
 	Path  string
 	Data  []byte
-	Acl   []ACL
+	ACL   []ACL
 	Flags int32
 	TTL   int64
 }
@@ -275,7 +275,7 @@ type CreateTTLRequest struct {
 func (r *CreateTTLRequest) Encode(e *jute.Encoder) {
 	e.String(r.Path)
 	e.Buffer(r.Data)
-	EncodeACLs(e, r.Acl)
+	EncodeACLs(e, r.ACL)
 	e.Int(r.Flags)
 	e.Long(r.TTL)
 }
@@ -284,7 +284,7 @@ func (r *CreateTTLRequest) Encode(e *jute.Encoder) {
 func (r *CreateTTLRequest) Decode(d *jute.Decoder) error {
 	r.Path = d.String()
 	r.Data = d.Buffer()
-	r.Acl = DecodeACLs(d)
+	r.ACL = DecodeACLs(d)
 	r.Flags = d.Int()
 	r.TTL = d.Long()
 	return d.Err()
@@ -458,46 +458,46 @@ func (r *GetACLRequest) Decode(d *jute.Decoder) error {
 }
 
 // GetACLResponse is the reply to getACL. Java never sends a null ACL list
-// and go-zookeeper crashes on one, so Encode writes a nil Acl as an EMPTY
+// and go-zookeeper crashes on one, so Encode writes a nil ACL as an EMPTY
 // vector (count 0), never -1. Decode returns nil for a null vector.
 type GetACLResponse struct {
-	Acl  []ACL
+	ACL  []ACL
 	Stat Stat
 }
 
 // Encode implements jute.Record.
 func (r *GetACLResponse) Encode(e *jute.Encoder) {
-	e.VectorLen(len(r.Acl), false)
-	for i := range r.Acl {
-		r.Acl[i].Encode(e)
+	e.VectorLen(len(r.ACL), false)
+	for i := range r.ACL {
+		r.ACL[i].Encode(e)
 	}
 	r.Stat.Encode(e)
 }
 
 // Decode implements jute.Record.
 func (r *GetACLResponse) Decode(d *jute.Decoder) error {
-	r.Acl = DecodeACLs(d)
+	r.ACL = DecodeACLs(d)
 	return r.Stat.Decode(d)
 }
 
 // SetACLRequest is the body of setACL (7). Version is compared to aversion.
 type SetACLRequest struct {
 	Path    string
-	Acl     []ACL
+	ACL     []ACL
 	Version int32
 }
 
 // Encode implements jute.Record.
 func (r *SetACLRequest) Encode(e *jute.Encoder) {
 	e.String(r.Path)
-	EncodeACLs(e, r.Acl)
+	EncodeACLs(e, r.ACL)
 	e.Int(r.Version)
 }
 
 // Decode implements jute.Record.
 func (r *SetACLRequest) Decode(d *jute.Decoder) error {
 	r.Path = d.String()
-	r.Acl = DecodeACLs(d)
+	r.ACL = DecodeACLs(d)
 	r.Version = d.Int()
 	return d.Err()
 }

@@ -1,0 +1,398 @@
+// Package interop proves the codec and the DataTree against a real Apache
+// ZooKeeper 3.8 ensemble: its own snapshot and txn-log files, its own
+// digests, and what its clients read.
+package interop
+
+import (
+	"bytes"
+	"fmt"
+	"hash/adler32"
+	"io"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkobserver/zkobserver/core/jute"
+	"github.com/zkobserver/zkobserver/core/proto"
+	"github.com/zkobserver/zkobserver/core/tree"
+	"github.com/zkobserver/zkobserver/internal/ensemble"
+	"github.com/zkobserver/zkobserver/snapshot"
+)
+
+// TestJavaFilesReplay drives a real 3-voter ensemble with every kind of
+// write, then, for every server, decodes its snapshot.N and log.N files,
+// applies every txn to our DataTree and requires:
+//   - our digest equals the digest Java recorded with every txn, and the
+//     digest block of every later snapshot file when replay reaches it;
+//   - every log entry and every snapshot file re-encodes to identical bytes;
+//   - the final tree (paths, data, stats, ACLs) equals what a client reads
+//     from the Java servers.
+func TestJavaFilesReplay(t *testing.T) {
+	ensemble.Require(t)
+	e := ensemble.Start(t, ensemble.Options{
+		Voters: 3,
+		JVMFlags: []string{
+			"-Dzookeeper.extendedTypesEnabled=true",
+			"-Dznode.container.checkIntervalMs=200",
+		},
+		// Small snapCount: several snapshots and log files per server.
+		Properties: map[string]string{"snapCount": "400"},
+	})
+	ctx := waitCtx(t, 2*time.Minute)
+	leader, err := e.WaitForLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := e.ClientAddrs()
+	ops := workload(t, addrs, 1)
+	want := readTree(t, leader.ClientAddr)
+	lastZxid := maxZxid(want)
+	for _, n := range e.Nodes() {
+		// Every server has applied every txn before it stops.
+		if got := readTree(t, n.ClientAddr); !sameTree(t, n.ID, got, want) {
+			t.Fatalf("server %d serves a different tree than the leader", n.ID)
+		}
+	}
+	for _, n := range e.Nodes() {
+		if err := e.Stop(n.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	total := 0
+	for _, n := range e.Nodes() {
+		r := replayDataDir(t, n.VersionDir())
+		total += r.txns
+		t.Logf("server %d: %d snapshots, %d log files, %d txns replayed (%d with a digest, all equal), %d snapshot digests checked, last zxid %#x",
+			n.ID, r.snapshots, r.logs, r.txns, r.digests, r.snapDigests, r.tree.LastZxid())
+		if r.digests == 0 || r.txns < ops/2 {
+			t.Fatalf("server %d: only %d txns (%d with digests) for %d client ops", n.ID, r.txns, r.digests, ops)
+		}
+		if r.tree.LastZxid() < lastZxid {
+			t.Fatalf("server %d: replay ends at %#x, clients saw %#x", n.ID, r.tree.LastZxid(), lastZxid)
+		}
+		for _, k := range wantKinds {
+			if r.kinds[k] == 0 {
+				t.Errorf("server %d: no %s txn in its log (seen: %v)", n.ID, k, r.kinds)
+			}
+		}
+		got := treeAsClientSees(r.tree)
+		if !sameTree(t, n.ID, got, want) {
+			t.Fatalf("server %d: the tree rebuilt from its files differs from what clients read", n.ID)
+		}
+	}
+	t.Logf("digest check covered %d txns on %d servers (%d client ops)", total, len(e.Nodes()), ops)
+}
+
+type replayResult struct {
+	tree                                        *tree.DataTree
+	snapshots, logs, txns, digests, snapDigests int
+	kinds                                       map[string]int // txn kinds seen, sub-txns of multis included
+}
+
+// txnKinds names what a txn exercises, for the coverage check.
+func txnKinds(txn *proto.Txn, rc tree.Result) []string {
+	k := []string{txn.Header.Type.String()}
+	switch b := txn.Body.(type) {
+	case *proto.MultiTxn:
+		if rc.Err != 0 {
+			k = append(k, "multi-failed")
+		}
+		for _, s := range b.Txns {
+			k = append(k, "multi/"+s.Type.String())
+		}
+	case *proto.CloseSessionTxn:
+		if len(b.Paths2Delete) > 0 {
+			k = append(k, "closeSession-with-paths")
+		}
+		if txn.Header.Cxid == 0 {
+			k = append(k, "closeSession-expired")
+		}
+	case *proto.CreateTxn:
+		if b.Ephemeral {
+			k = append(k, "create-ephemeral")
+		}
+		if b.Data == nil {
+			k = append(k, "create-null-data")
+		}
+	}
+	return k
+}
+
+// wantKinds is every kind of txn the workload must have produced.
+var wantKinds = []string{
+	"create", "create2", "createContainer", "createTTL", "delete", "deleteContainer",
+	"setData", "setACL", "multi", "multi-failed", "error", "createSession", "closeSession",
+	"closeSession-with-paths", "closeSession-expired", "create-ephemeral", "create-null-data",
+	"multi/create", "multi/createContainer", "multi/setData", "multi/check", "multi/delete", "multi/error",
+}
+
+// replayDataDir loads the oldest snapshot of dir, replays every log after it
+// checking each txn's digest, and checks the digest block of every other
+// snapshot when the replay reaches its zxid. Every file is also re-encoded.
+func replayDataDir(t *testing.T, dir string) replayResult {
+	t.Helper()
+	snaps, err := snapshot.FindSnapshots(dir)
+	if err != nil || len(snaps) == 0 {
+		t.Fatalf("%s: no snapshots (%v)", dir, err)
+	}
+	// FindSnapshots lists newest first.
+	oldest := snaps[len(snaps)-1]
+	res := replayResult{snapshots: len(snaps), kinds: map[string]int{}}
+	snapDigests := map[int64]int64{} // zxid -> digest, from snapshot files
+	for _, s := range snaps {
+		d := checkSnapshotReencodes(t, s.Path)
+		if d.Present && d.Zxid != 0 {
+			snapDigests[d.Zxid] = d.Digest
+		}
+	}
+	res.tree = loadSnapshot(t, oldest.Path, oldest.Zxid)
+	if d, ok := snapDigests[oldest.Zxid]; ok {
+		if got := res.tree.Digest(); got != d {
+			t.Fatalf("%s: digest after load %d, file says %d", oldest.Name, got, d)
+		}
+		res.snapDigests++
+	}
+
+	logs, err := snapshot.OpenLogs(dir, oldest.Zxid+1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	res.logs = len(logs.Files())
+	for _, f := range logs.Files() {
+		checkLogReencodes(t, f.Path)
+	}
+	prev := oldest.Zxid
+	for {
+		ent, err := logs.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ent.Zxid != prev+1 && proto.ZxidEpoch(ent.Zxid) == proto.ZxidEpoch(prev) {
+			t.Fatalf("%s@%d: zxid %#x follows %#x: gap", ent.File, ent.Offset, ent.Zxid, prev)
+		}
+		prev = ent.Zxid
+		txn, err := proto.DecodeTxn(ent.Raw, 0)
+		if err != nil {
+			t.Fatalf("%s@%d: %v", ent.File, ent.Offset, err)
+		}
+		if re := jute.Marshal(txn); !bytes.Equal(re, ent.Raw) {
+			t.Fatalf("%s@%d (%v): txn re-encodes differently:\n%x\n%x", ent.File, ent.Offset, txn.Header.Type, re, ent.Raw)
+		}
+		for _, k := range txnKinds(txn, res.tree.Apply(txn)) {
+			res.kinds[k]++
+		}
+		res.txns++
+		if txn.Digest != nil {
+			if txn.Digest.Version != proto.DigestVersion {
+				t.Fatalf("%s@%d: digest version %d", ent.File, ent.Offset, txn.Digest.Version)
+			}
+			if got := res.tree.Digest(); got != txn.Digest.TreeDigest {
+				t.Fatalf("%s@%d: after txn %#x (%v) our digest is %d, Java's %d", ent.File, ent.Offset, txn.Header.Zxid, txn.Header.Type, got, txn.Digest.TreeDigest)
+			}
+			res.digests++
+		}
+		if d, ok := snapDigests[txn.Header.Zxid]; ok && txn.Header.Zxid != oldest.Zxid {
+			if got := res.tree.Digest(); got != d {
+				t.Fatalf("snapshot digest for %#x is %d, our tree's %d", txn.Header.Zxid, d, got)
+			}
+			res.snapDigests++
+		}
+	}
+	return res
+}
+
+// loadSnapshot loads a snapshot file into a new tree with the zxid of its
+// name, as Java does.
+func loadSnapshot(t *testing.T, path string, zxid int64) *tree.DataTree {
+	t.Helper()
+	s, err := snapshot.ReadSnapshot(path, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	ld := tree.NewLoader(tree.Options{ExtendedTypes: true})
+	for _, ss := range s.Sessions {
+		ld.Session(ss.ID, ss.Timeout)
+	}
+	for _, a := range s.ACLs {
+		ld.ACL(a.Index, a.ACL)
+	}
+	for _, n := range s.Nodes {
+		if err := ld.Node(n.Path, n.Data, n.ACL, n.Stat); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	tr, err := ld.Finish(zxid)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return tr
+}
+
+// checkSnapshotReencodes rewrites a snapshot file from its decoded records
+// and requires identical bytes. It returns the file's digest block.
+func checkSnapshotReencodes(t *testing.T, path string) snapshot.ZxidDigest {
+	t.Helper()
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := snapshot.ReadSnapshot(path, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var buf bytes.Buffer
+	w := snapshot.NewSnapshotWriter(&buf, s.Header, snapshot.CompressionForName(path))
+	if err := w.WriteSessions(s.Sessions); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteACLs(s.ACLs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range s.Nodes {
+		if err := w.WriteNode(&s.Nodes[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var d *snapshot.ZxidDigest
+	if s.Digest.Present {
+		d = &s.Digest
+	}
+	if err := w.Close(d); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), orig) {
+		t.Fatalf("%s: re-encoded snapshot differs (%d vs %d bytes)", path, buf.Len(), len(orig))
+	}
+	return s.Digest
+}
+
+// checkLogReencodes rewrites a log file's header and entries and requires
+// the same bytes as the file up to its last whole entry.
+func checkLogReencodes(t *testing.T, path string) {
+	t.Helper()
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, err := snapshot.OpenLogFile(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	var e jute.Encoder
+	h := lf.Header()
+	h.Encode(&e)
+	n := 0
+	for {
+		ent, err := lf.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		txn, err := proto.DecodeTxn(ent.Raw, 0)
+		if err != nil {
+			t.Fatalf("%s@%d: %v", path, ent.Offset, err)
+		}
+		body := jute.Marshal(txn)
+		e.Long(int64(adler32.Checksum(body)))
+		e.Buffer(body)
+		e.Byte(snapshot.EntryMarker)
+		n++
+	}
+	end, _ := lf.End()
+	if int64(e.Len()) != end || !bytes.Equal(e.Bytes(), orig[:end]) {
+		t.Fatalf("%s: %d re-encoded entries (%d bytes) differ from the file's first %d bytes", path, n, e.Len(), end)
+	}
+}
+
+// treeAsClientSees renders our tree the way readTree renders Java's.
+func treeAsClientSees(tr *tree.DataTree) map[string]clientNode {
+	out := map[string]clientNode{}
+	tr.View(func(v tree.View) {
+		v.Walk(func(p string, n *tree.Node) bool {
+			if p == "" {
+				p = "/"
+			}
+			st := v.Stat(n)
+			var acl []zk.ACL
+			for _, a := range v.ACL(n) {
+				acl = append(acl, zk.ACL{Perms: a.Perms, Scheme: a.ID.Scheme, ID: a.ID.ID})
+			}
+			out[p] = clientNode{Data: n.Data, ACL: acl, Stat: zk.Stat{
+				Czxid: st.Czxid, Mzxid: st.Mzxid, Ctime: st.Ctime, Mtime: st.Mtime,
+				Version: st.Version, Cversion: st.Cversion, Aversion: st.Aversion,
+				EphemeralOwner: st.EphemeralOwner, DataLength: st.DataLength,
+				NumChildren: st.NumChildren, Pzxid: st.Pzxid,
+			}}
+			return true
+		})
+	})
+	return out
+}
+
+// sameTree compares two client views node by node and reports every
+// difference. /zookeeper/config is each server's local bookkeeping (Java
+// writes it from its own configuration, outside any txn), so only its
+// presence is compared.
+func sameTree(t *testing.T, sid int, got, want map[string]clientNode) bool {
+	t.Helper()
+	var diffs []string
+	for p, w := range want {
+		g, ok := got[p]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("missing %s", p))
+		case p == tree.ConfigPath:
+		case !bytes.Equal(g.Data, w.Data):
+			diffs = append(diffs, fmt.Sprintf("%s: data %q, want %q", p, g.Data, w.Data))
+		case g.Stat != w.Stat:
+			diffs = append(diffs, fmt.Sprintf("%s: stat\n  %+v\nwant\n  %+v", p, g.Stat, w.Stat))
+		case !equalACL(g.ACL, w.ACL):
+			diffs = append(diffs, fmt.Sprintf("%s: acl %v, want %v", p, g.ACL, w.ACL))
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok {
+			diffs = append(diffs, fmt.Sprintf("extra %s", p))
+		}
+	}
+	sort.Strings(diffs)
+	for i, d := range diffs {
+		if i == 20 {
+			t.Errorf("server %d: ... %d more differences", sid, len(diffs)-i)
+			break
+		}
+		t.Errorf("server %d: %s", sid, d)
+	}
+	return len(diffs) == 0
+}
+
+func equalACL(a, b []zk.ACL) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func maxZxid(m map[string]clientNode) int64 {
+	var z int64
+	for _, n := range m {
+		z = max(z, n.Stat.Mzxid, n.Stat.Pzxid, n.Stat.Czxid)
+	}
+	return z
+}
