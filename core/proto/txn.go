@@ -452,33 +452,22 @@ func (t *Txn) decodeCloseSession(d *jute.Decoder) {
 	}
 }
 
-// newTxnBody returns the body record for a top-level txn type.
+// newTxnBody returns the body record for a top-level txn type: every type a
+// multi may hold (a top-level check comes only from a raw client; it is
+// decoded leniently and applies nothing), plus the types that never appear
+// inside a multi.
 func newTxnBody(t OpCode) (jute.Record, bool) {
 	switch t {
-	case OpCreate, OpCreate2:
-		return &CreateTxn{}, true
-	case OpCreateContainer:
-		return &CreateContainerTxn{}, true
-	case OpCreateTTL:
-		return &CreateTTLTxn{}, true
-	case OpDelete, OpDeleteContainer:
-		return &DeleteTxn{}, true
-	case OpSetData, OpReconfig:
+	case OpReconfig:
 		return &SetDataTxn{}, true
 	case OpSetACL:
 		return &SetACLTxn{}, true
-	case OpCheck:
-		// Only a raw client can make a 3.8 leader log a top-level check;
-		// it is decoded leniently and applies nothing.
-		return &CheckVersionTxn{}, true
 	case OpMulti:
 		return &MultiTxn{}, true
 	case OpCreateSession:
 		return &CreateSessionTxn{}, true
-	case OpError:
-		return &ErrorTxn{}, true
 	}
-	return nil, false
+	return newSubTxnBody(t)
 }
 
 // DecodeTxn decodes a whole txn from b (a PROPOSAL/INFORM payload or a log
