@@ -11,6 +11,15 @@ import (
 // stored in the cache.
 const OpenACLIndex int64 = -1
 
+// danglingACLIndex marks a node loaded from a snapshot whose ACL index is
+// not in the snapshot's ACL table. A fuzzy snapshot produces this when a txn
+// applied during the snapshot made a new ACL list: the table was written
+// before the list existed, the node after. Java keeps the dangling index
+// (and fails every getACL on the node); the tree instead holds this marker,
+// which no reference count sees, until the replay of that txn gives the
+// node its list again (see createNode and setACL).
+const danglingACLIndex int64 = -2
+
 // aclCache mirrors Java's ReferenceCountedACLCache: every distinct ACL list
 // gets an index, nodes hold the index, and an entry lives while nodes use it.
 // Indices grow monotonically and are never reused, so that snapshots written
@@ -84,19 +93,23 @@ func (c *aclCache) lookup(idx int64) ([]proto.ACL, bool) {
 	return acls, ok
 }
 
-// addUsage takes a reference on an existing index (snapshot load).
-func (c *aclCache) addUsage(idx int64) {
+// addUsage takes a reference on an existing index (snapshot load) and
+// returns the index the node should hold: danglingACLIndex for an index the
+// table does not have.
+func (c *aclCache) addUsage(idx int64) int64 {
 	if idx == OpenACLIndex {
-		return
+		return idx
 	}
-	if _, ok := c.byIndex[idx]; ok {
-		c.refs[idx]++
+	if _, ok := c.byIndex[idx]; !ok {
+		return danglingACLIndex
 	}
+	c.refs[idx]++
+	return idx
 }
 
 // removeUsage drops a reference; the entry goes when none are left.
 func (c *aclCache) removeUsage(idx int64) {
-	if idx == OpenACLIndex {
+	if idx == OpenACLIndex || idx == danglingACLIndex {
 		return
 	}
 	n, ok := c.refs[idx]

@@ -195,6 +195,14 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 	// create that finds its node keeps a reference on the ACL.
 	aclIdx := t.acls.convert(acl)
 	if _, exists := parent.children[name]; exists {
+		// The node this very txn created, taken by a fuzzy snapshot with
+		// an ACL index the snapshot's table may not have (or may give to
+		// another list): it gets its list back, with the reference just
+		// taken. Java keeps the stale index here.
+		if n := t.nodes[path]; n != nil && n.Stat.Czxid == zxid && n.ACL != aclIdx {
+			t.acls.removeUsage(n.ACL)
+			n.ACL = aclIdx
+		}
 		return proto.ErrNodeExists, nil
 	}
 	t.preChange(parent)
@@ -218,6 +226,8 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 	}
 	t.putNode(path, n)
 	t.indexOwner(path, owner)
+	t.quotaNodeCreated(parentKey, name)
+	t.quotaChanged(path, int64(len(data)), 1)
 	st := t.clientStat(n)
 	t.fire(EventNodeCreated, path, false)
 	t.fire(EventNodeChildrenChanged, parentKey, true)
@@ -246,6 +256,8 @@ func (t *DataTree) deleteNode(path string, zxid int64) proto.ErrCode {
 	t.digest -= uint64(n.digest)
 	t.acls.removeUsage(n.ACL)
 	t.unindexOwner(path, n.Stat.EphemeralOwner)
+	t.quotaNodeDeleted(parentKey, name)
+	t.quotaChanged(path, -int64(len(n.Data)), -1)
 	t.fire(EventNodeDeleted, path, false)
 	t.fire(EventNodeDeleted, path, true)
 	t.fire(EventNodeChildrenChanged, parentKey, true)
@@ -258,12 +270,14 @@ func (t *DataTree) setData(path string, data []byte, version int32, zxid, time i
 	if n == nil {
 		return proto.ErrNoNode, nil
 	}
+	old := len(n.Data)
 	t.preChange(n)
 	n.Data = data
 	n.Stat.Mtime = time
 	n.Stat.Mzxid = zxid
 	n.Stat.Version = version
 	t.postChange(k, n)
+	t.quotaChanged(k, int64(len(data)-old), 0)
 	st := t.clientStat(n)
 	t.fire(EventNodeDataChanged, k, false)
 	return proto.ErrOK, &st

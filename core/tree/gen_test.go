@@ -20,6 +20,12 @@ type txnGen struct {
 	time     int64
 	sessions []int64
 	nextSess int64
+	// legacyClose makes a quarter of the closeSession txns bodiless, as a
+	// 3.5 leader writes them. Java cannot replay those exactly over a fuzzy
+	// snapshot (an ephemeral deleted mid-snapshot leaves its parent's pzxid
+	// behind; the path list of 3.6+ fixed that), so the fuzzy test keeps
+	// them off.
+	legacyClose bool
 }
 
 func newTxnGen(seed int64, opts Options) *txnGen {
@@ -71,7 +77,7 @@ func (g *txnGen) next() *proto.Txn {
 		txn.Header.Type = proto.OpCloseSession
 		var eph []string
 		g.ref.View(func(v View) { eph = v.Ephemerals(s) })
-		if g.r.Intn(4) == 0 {
+		if g.legacyClose && g.r.Intn(4) == 0 {
 			txn.Body = nil // a 3.5 leader: no paths
 		} else {
 			txn.Body = &proto.CloseSessionTxn{Paths2Delete: eph}

@@ -51,8 +51,7 @@ func (l *Loader) Node(path string, data []byte, acl int64, st proto.StatPersiste
 		if _, ok := t.nodes[""]; ok {
 			return fmt.Errorf("%w: %q", ErrNoRoot, path)
 		}
-		t.putNode("", &Node{Data: data, ACL: acl, Stat: st})
-		t.acls.addUsage(acl)
+		t.putNode("", &Node{Data: data, ACL: t.acls.addUsage(acl), Stat: st})
 		return nil
 	}
 	parentKey := parentOf(path)
@@ -65,8 +64,7 @@ func (l *Loader) Node(path string, data []byte, acl int64, st proto.StatPersiste
 		t.digest -= uint64(old.digest)
 		t.unindexOwner(path, old.Stat.EphemeralOwner)
 	}
-	t.putNode(path, &Node{Data: data, ACL: acl, Stat: st})
-	t.acls.addUsage(acl)
+	t.putNode(path, &Node{Data: data, ACL: t.acls.addUsage(acl), Stat: st})
 	t.addChild(parent, childOf(path))
 	t.indexOwner(path, st.EphemeralOwner)
 	return nil
@@ -84,6 +82,7 @@ func (l *Loader) Finish(zxid int64) (*DataTree, error) {
 		return nil, ErrNoRoot
 	}
 	l.t.acls.purgeUnused()
+	l.t.setupQuotas()
 	l.t.lastZxid = zxid
 	return l.t, nil
 }

@@ -116,6 +116,7 @@ type DataTree struct {
 	containers map[string]struct{}
 	ttls       map[string]struct{}
 	sessions   map[int64]int32
+	quotas     map[string]struct{} // paths with a quota (Java's pTrie)
 	lastZxid   int64
 	digest     uint64
 	trigger    Trigger
@@ -152,6 +153,7 @@ func (t *DataTree) reset() {
 	t.containers = make(map[string]struct{})
 	t.ttls = make(map[string]struct{})
 	t.sessions = make(map[int64]int32)
+	t.quotas = make(map[string]struct{})
 	t.lastZxid = 0
 	t.digest = 0
 }

@@ -3,6 +3,8 @@ package tree
 import (
 	"math/rand"
 	"reflect"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -422,7 +424,7 @@ func TestACLCacheLikeJava(t *testing.T) {
 // requires the exact tree of the uninterrupted run: data, ACLs, stats,
 // sessions, indexes and digest.
 func TestFuzzySnapshotReplay(t *testing.T) {
-	for seed := int64(1); seed <= 40; seed++ {
+	for seed := int64(1); seed <= 300; seed++ {
 		opts := Options{ExtendedTypes: seed%2 == 0}
 		g := newTxnGen(seed, opts)
 		var txns []*proto.Txn
@@ -470,7 +472,10 @@ func TestFuzzySnapshotReplay(t *testing.T) {
 				if err := ld.Node(p, n.Data, n.ACL, n.Stat); err != nil {
 					t.Fatalf("seed %d: load %q: %v", seed, p, err)
 				}
-				for _, c := range n.Children() {
+				kids := n.Children()
+				sort.Strings(kids)
+				r.Shuffle(len(kids), func(i, j int) { kids[i], kids[j] = kids[j], kids[i] })
+				for _, c := range kids {
 					stack = append(stack, p+"/"+c)
 				}
 			})
@@ -485,9 +490,14 @@ func TestFuzzySnapshotReplay(t *testing.T) {
 			}
 		}
 		if got := dump(restored); got != want {
-			t.Fatalf("seed %d (snapshot at %x, fuzzy until %d): replayed tree differs\n got:\n%s\nwant:\n%s", seed, snapZxid, next, got, want)
+			t.Fatalf("seed %d (snapshot at %x, fuzzy until %d): replayed tree differs:\n%s", seed, snapZxid, next, lineDiff(got, want))
 		}
 		assertDigestConsistent(t, restored)
+		restored.View(func(v View) {
+			if d := v.DanglingACLs(); d != 0 {
+				t.Fatalf("seed %d: %d nodes without an ACL after replay", seed, d)
+			}
+		})
 	}
 }
 
@@ -495,6 +505,7 @@ func TestFuzzySnapshotReplay(t *testing.T) {
 // every txn against the one the generator (playing the leader) attached.
 func TestDigestEveryTxn(t *testing.T) {
 	g := newTxnGen(99, Options{ExtendedTypes: true})
+	g.legacyClose = true
 	tr := New(Options{ExtendedTypes: true})
 	for i := 0; i < 2000; i++ {
 		x := g.next()
@@ -576,5 +587,164 @@ func TestLoaderErrors(t *testing.T) {
 	}
 	if err := ld.Node("", []byte{}, -1, proto.StatPersisted{}); err == nil {
 		t.Fatal("second root accepted")
+	}
+}
+
+// lineDiff lists the lines only one of two dumps has.
+func lineDiff(got, want string) string {
+	g, w := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(got, "\n") {
+		g[l] = true
+	}
+	for _, l := range strings.Split(want, "\n") {
+		w[l] = true
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			b.WriteString("got:  " + l + "\n")
+		}
+	}
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			b.WriteString("want: " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestFuzzyACLRepaired: a snapshot node whose ACL index its ACL table lacks
+// (the list was made while the snapshot was written) gets its list back when
+// the txn that created it is replayed, and until then owns no reference.
+func TestFuzzyACLRepaired(t *testing.T) {
+	ld := NewLoader(Options{})
+	ld.ACL(1, proto.ReadACLUnsafe)
+	for _, p := range []string{"", "/zookeeper", "/zookeeper/quota"} {
+		if err := ld.Node(p, []byte{}, OpenACLIndex, proto.StatPersisted{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ld.Node("/zookeeper/config", []byte{}, 1, proto.StatPersisted{Aversion: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ld.Node("/late", []byte("x"), 7, proto.StatPersisted{Czxid: 20, Mzxid: 20, Pzxid: 20}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ld.Finish(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.View(func(v View) {
+		n, _ := v.Node("/late")
+		if v.ACL(n) != nil || v.DanglingACLs() != 1 {
+			t.Fatalf("acl %v dangling %d", v.ACL(n), v.DanglingACLs())
+		}
+	})
+	rc := tr.Apply(txn(20, proto.OpCreate, &proto.CreateTxn{Path: "/late", Data: []byte("x"), ACL: genACLs[2], ParentCVersion: 1}))
+	if rc.Err != proto.ErrNodeExists {
+		t.Fatalf("replay: %v", rc.Err)
+	}
+	tr.View(func(v View) {
+		n, _ := v.Node("/late")
+		if !proto.EqualACLs(v.ACL(n), genACLs[2]) || v.DanglingACLs() != 0 {
+			t.Fatalf("acl %v dangling %d", v.ACL(n), v.DanglingACLs())
+		}
+	})
+	// Deleting it releases exactly its reference.
+	tr.Apply(txn(21, proto.OpDelete, &proto.DeleteTxn{Path: "/late"}))
+	tr.View(func(v View) {
+		count := 0
+		v.ACLTable(func(int64, []proto.ACL) { count++ })
+		if count != 1 {
+			t.Fatalf("%d ACL entries left, want only READ_ACL_UNSAFE", count)
+		}
+	})
+}
+
+// TestQuotaStats: the stats node of a quota follows creates, deletes and
+// setData below the quota path, and is rebuilt after a snapshot load.
+func TestQuotaStats(t *testing.T) {
+	tr := New(Options{})
+	z := int64(10)
+	apply := func(typ proto.OpCode, body jute.Record) {
+		z++
+		if rc := tr.Apply(txn(z, typ, body)); rc.Err != 0 {
+			t.Fatalf("%v: %v", typ, rc.Err)
+		}
+	}
+	cv := func(p string) int32 {
+		n, _ := mustNode(t, tr, p)
+		return n.Stat.Cversion + 1
+	}
+	create := func(p string, data string) {
+		apply(proto.OpCreate, &proto.CreateTxn{Path: p, Data: []byte(data), ACL: open, ParentCVersion: cv(parentOf(p))})
+	}
+	create("/app", "12345")
+	create("/app/a", "xy")
+	// What zkCli's setquota writes.
+	create("/zookeeper/quota/app", "")
+	create("/zookeeper/quota/app/zookeeper_limits", "count=10,bytes=-1")
+	create("/zookeeper/quota/app/zookeeper_stats", "count=0,bytes=0")
+	stats := func() string {
+		n, _ := mustNode(t, tr, "/zookeeper/quota/app/zookeeper_stats")
+		return string(n.Data)
+	}
+	if got := stats(); got != "count=2,bytes=7" {
+		t.Fatalf("after setquota: %q", got)
+	}
+	create("/app/b", "abc")
+	create("/other", "zzzz") // outside the quota
+	apply(proto.OpSetData, &proto.SetDataTxn{Path: "/app/a", Data: []byte("x"), Version: 1})
+	apply(proto.OpDelete, &proto.DeleteTxn{Path: "/app/b"})
+	if got := stats(); got != "count=2,bytes=6" {
+		t.Fatalf("after changes: %q", got)
+	}
+	// Snapshot round trip: the loader recomputes the stats.
+	ld := NewLoader(Options{})
+	tr.View(func(v View) {
+		v.ACLTable(func(i int64, a []proto.ACL) { ld.ACL(i, a) })
+		v.Walk(func(p string, n *Node) bool {
+			data := n.Data
+			if strings.HasSuffix(p, "zookeeper_stats") {
+				data = []byte("count=0,bytes=0") // a stale copy
+			}
+			if err := ld.Node(p, data, n.ACL, n.Stat); err != nil {
+				t.Fatal(err)
+			}
+			return true
+		})
+	})
+	loaded, err := ld.Finish(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr = loaded
+	if got := stats(); got != "count=2,bytes=6" {
+		t.Fatalf("after load: %q", got)
+	}
+	create("/app/c", "")
+	if got := stats(); got != "count=3,bytes=6" {
+		t.Fatalf("after load and create: %q", got)
+	}
+	// Removing the limits node ends the quota.
+	apply(proto.OpDelete, &proto.DeleteTxn{Path: "/zookeeper/quota/app/zookeeper_limits"})
+	create("/app/d", "")
+	if got := stats(); got != "count=3,bytes=6" {
+		t.Fatalf("after removing the quota: %q", got)
+	}
+}
+
+func TestStatsTrackFormat(t *testing.T) {
+	cases := []struct{ in, out string }{
+		{"count=1,bytes=2", "count=1,bytes=2"},
+		{"", "count=-1,bytes=-1"},
+		{"count=5,bytes=10=;byteHardLimit=-1;countHardLimit=7", "count=5,bytes=10=;byteHardLimit=-1;countHardLimit=7"},
+		{"bytes=3;count=4", "count=4,bytes=3"},
+		{"count=,bytes=x", "count=-1,bytes=-1"},
+	}
+	for _, c := range cases {
+		if got := string(parseStatsTrack([]byte(c.in)).bytes()); got != c.out {
+			t.Errorf("%q -> %q, want %q", c.in, got, c.out)
+		}
 	}
 }

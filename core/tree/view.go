@@ -27,7 +27,9 @@ func (v View) Node(path string) (*Node, bool) {
 	return n, ok
 }
 
-// ACL returns the ACL list of n. The slice must not be modified.
+// ACL returns the ACL list of n. The slice must not be modified. It is nil
+// only for a node whose ACL a fuzzy snapshot lost and no replayed txn has
+// restored yet (see DanglingACLs).
 func (v View) ACL(n *Node) []proto.ACL {
 	acls, _ := v.t.acls.lookup(n.ACL)
 	return acls
@@ -44,6 +46,18 @@ func (v View) Digest() int64 { return int64(v.t.digest) }
 
 // NodeCount returns the number of znodes, the root included.
 func (v View) NodeCount() int { return len(v.t.nodes) }
+
+// DanglingACLs counts nodes whose ACL list is unknown (see View.ACL). After a
+// complete sync it is 0; anything else means a damaged snapshot.
+func (v View) DanglingACLs() int {
+	n := 0
+	for _, node := range v.t.nodes {
+		if node.ACL == danglingACLIndex {
+			n++
+		}
+	}
+	return n
+}
 
 // Kind classifies n.
 func (v View) Kind(n *Node) NodeKind { return v.t.Kind(n.Stat.EphemeralOwner) }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,11 @@ func TestJavaFilesReplay(t *testing.T) {
 	ops := workload(t, addrs, 1)
 	want := readTree(t, leader.ClientAddr)
 	lastZxid := maxZxid(want)
+	// The quota's stats node is maintained locally by every server; the
+	// tree comparison below covers it.
+	if st, ok := want["/zookeeper/quota/app/zookeeper_stats"]; !ok || !strings.HasPrefix(string(st.Data), "count=") || string(st.Data) == "count=0,bytes=0" {
+		t.Fatalf("quota stats on the leader: %q (present %v)", st.Data, ok)
+	}
 	for _, n := range e.Nodes() {
 		// Every server has applied every txn before it stops.
 		if got := readTree(t, n.ClientAddr); !sameTree(t, n.ID, got, want) {

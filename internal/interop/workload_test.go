@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkobserver/zkobserver/internal/ensemble"
 )
 
 type quietLogger struct{}
@@ -125,6 +127,10 @@ func workload(t *testing.T, addrs []string, seed int64) int {
 	// Every create mode, null and empty data.
 	_, err := a.Create("/app", nil, 0, open)
 	must(err, "create /app (null data)")
+	// A quota on /app: every server keeps its stats node up to date locally.
+	if out, err := ensemble.ZkCli(waitCtx(t, time.Minute), addrs[0], "setquota", "-n", "100000", "/app"); err != nil {
+		t.Fatalf("setquota: %v\n%s", err, out)
+	}
 	_, err = a.Create("/app/empty", []byte{}, 0, open)
 	must(err, "create empty")
 	_, err = a.Create("/app/data", []byte("hello"), 0, open)
