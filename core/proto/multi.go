@@ -34,23 +34,12 @@ func multiOpKind(t OpCode) int {
 	return 0
 }
 
-// newMultiOpRecord returns a fresh request record for a multi sub-op type.
+// newMultiOpRecord returns a fresh request record for a multi sub-op type:
+// the request record of that op, for the ops a multi may carry.
 func newMultiOpRecord(t OpCode) (jute.Record, bool) {
 	switch t {
-	case OpCreate, OpCreate2, OpCreateContainer:
-		return new(CreateRequest), true
-	case OpCreateTTL:
-		return new(CreateTTLRequest), true
-	case OpDelete:
-		return new(DeleteRequest), true
-	case OpSetData:
-		return new(SetDataRequest), true
-	case OpCheck:
-		return new(CheckVersionRequest), true
-	case OpGetChildren:
-		return new(GetChildrenRequest), true
-	case OpGetData:
-		return new(GetDataRequest), true
+	case OpCreate, OpCreate2, OpCreateContainer, OpCreateTTL, OpDelete, OpSetData, OpCheck, OpGetChildren, OpGetData:
+		return NewRequestRecord(t)
 	}
 	return nil, false
 }
