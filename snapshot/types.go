@@ -15,35 +15,16 @@ const (
 )
 
 // FileHeaderSize is the encoded size of FileHeader.
-const FileHeaderSize = 16
+const FileHeaderSize = proto.FileHeaderSize
 
-// FileHeader starts every snapshot and log file (jute record FileHeader).
-type FileHeader struct {
-	Magic   int32
-	Version int32
-	DBID    int64
-}
+// FileHeader starts every snapshot and log file; see proto.FileHeader.
+type FileHeader = proto.FileHeader
 
 // SnapHeader and LogHeader are the headers Java 3.8 writes.
 var (
 	SnapHeader = FileHeader{Magic: SnapMagic, Version: FileVersion, DBID: SnapDBID}
 	LogHeader  = FileHeader{Magic: LogMagic, Version: FileVersion, DBID: LogDBID}
 )
-
-// Encode implements jute.Record.
-func (h *FileHeader) Encode(e *jute.Encoder) {
-	e.Int(h.Magic)
-	e.Int(h.Version)
-	e.Long(h.DBID)
-}
-
-// Decode implements jute.Record.
-func (h *FileHeader) Decode(d *jute.Decoder) error {
-	h.Magic = d.Int()
-	h.Version = d.Int()
-	h.DBID = d.Long()
-	return d.Err()
-}
 
 // Session is one entry of a snapshot's session table.
 type Session struct {
