@@ -270,24 +270,26 @@ func workload(t *testing.T, addrs []string, seed int64) int {
 	return ops
 }
 
-// waitGone polls until none of paths exists (they disappear through server
-// actions: expiry and reaping).
+// waitGone waits, with exist watches, until none of paths exists (they
+// disappear through server actions: session expiry and container/TTL
+// reaping).
 func waitGone(t *testing.T, c *zk.Conn, paths ...string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.After(60 * time.Second)
 	for _, p := range paths {
 		for {
-			ok, _, err := c.Exists(p)
+			ok, _, ch, err := c.ExistsW(p)
 			if err != nil {
 				t.Fatalf("exists %s: %v", p, err)
 			}
 			if !ok {
 				break
 			}
-			if time.Now().After(deadline) {
+			select {
+			case <-ch:
+			case <-deadline:
 				t.Fatalf("%s still exists after 60s", p)
 			}
-			time.Sleep(50 * time.Millisecond) // polling a server-side timer
 		}
 	}
 }
