@@ -1,0 +1,260 @@
+package storagetest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zkobserver/zkobserver/storage"
+)
+
+const (
+	envCrashDir  = "STORAGETEST_CRASH_DIR"
+	envCrashSeed = "STORAGETEST_CRASH_SEED"
+	crashSeed    = 42
+	// corruptionSeed is the stream of the corruption test.
+	corruptionSeed = 11
+)
+
+// CrashOptions tunes RunCrash.
+type CrashOptions struct {
+	// Kills is how many times the child is killed (default 20).
+	Kills int
+}
+
+// RunCrash is the crash test: a child process (this test binary, re-run
+// with testName) opens the engine and commits a deterministic stream of
+// batches, syncing every third one and printing the zxid of each synced
+// commit; the parent SIGKILLs it at a random moment, reopens the store and
+// requires exactly the state after some batch, no older than the last one
+// reported synced. It repeats on the same store, the child resuming where
+// the store stands.
+//
+// When the suite's environment variables are set, RunCrash is the child:
+// it never returns normally.
+func RunCrash(t *testing.T, h Harness, testName string, opts CrashOptions) {
+	if dir := os.Getenv(envCrashDir); dir != "" {
+		crashChild(h, dir)
+		return
+	}
+	if !h.Durable {
+		t.Fatal("RunCrash needs a durable engine")
+	}
+	if opts.Kills == 0 {
+		opts.Kills = 20
+	}
+	dir := Dir(t)
+	r := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for kill := 0; kill < opts.Kills; kill++ {
+		after := 1 + r.Intn(60)
+		synced := runChildUntil(t, testName, dir, after)
+		e, err := h.Open(dir)
+		if err != nil {
+			t.Fatalf("kill %d: reopen: %v", kill, err)
+		}
+		st, err := ReadState(e)
+		e.Close()
+		if err != nil {
+			t.Fatalf("kill %d: load: %v", kill, err)
+		}
+		if st.Meta.LastZxid < synced {
+			t.Fatalf("kill %d: store at zxid %#x, but %#x was reported synced", kill, st.Meta.LastZxid, synced)
+		}
+		m, ok := modelAt(crashSeed, st.Meta.LastZxid)
+		if !ok {
+			t.Fatalf("kill %d: store at zxid %#x, which no batch ends at", kill, st.Meta.LastZxid)
+		}
+		if d := Diff(st, m.State()); d != "" {
+			t.Fatalf("kill %d: store at zxid %#x differs from the state after that batch:\n%s", kill, st.Meta.LastZxid, d)
+		}
+		t.Logf("kill %d after %d synced commits: reopened at %#x (last synced %#x), %d nodes", kill, after, st.Meta.LastZxid, synced, len(st.Nodes))
+	}
+}
+
+// modelAt replays the stream of seed until a batch ends at zxid.
+func modelAt(seed, zxid int64) (*Model, bool) {
+	m := NewModel()
+	g := NewGen(seed)
+	for m.Meta.LastZxid < zxid {
+		m.Apply(g.Next())
+	}
+	return m, m.Meta.LastZxid == zxid
+}
+
+// runChildUntil starts the child, waits for n synced commits, kills it with
+// SIGKILL and returns the last zxid it reported synced.
+func runChildUntil(t *testing.T, testName, dir string, n int) int64 {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+testName+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashSeed+"="+strconv.Itoa(crashSeed))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	}()
+	var last int64
+	sc := bufio.NewScanner(out)
+	for seen := 0; seen < n && sc.Scan(); {
+		line := sc.Text()
+		if z, ok := strings.CutPrefix(line, "synced "); ok {
+			v, err := strconv.ParseInt(z, 16, 64)
+			if err != nil {
+				t.Fatalf("child said %q", line)
+			}
+			last = v
+			seen++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	go io.Copy(io.Discard, out)
+	cmd.Wait()
+	return last
+}
+
+// crashChild commits forever; the parent kills it.
+func crashChild(h Harness, dir string) {
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, "crash child:", err)
+		os.Exit(3)
+	}
+	e, err := h.Open(dir)
+	if err != nil {
+		fail(err)
+	}
+	m, err := e.Meta()
+	if err != nil {
+		fail(err)
+	}
+	g := NewGen(crashSeed)
+	var b *storage.Batch
+	for b = g.Next(); b.LastZxid <= m.LastZxid; b = g.Next() {
+	}
+	w := bufio.NewWriter(os.Stdout)
+	for i := 0; ; i++ {
+		sync := i%3 == 0
+		if err := e.Commit(b, sync); err != nil {
+			fail(err)
+		}
+		if sync {
+			fmt.Fprintf(w, "synced %x\n", b.LastZxid)
+			w.Flush()
+		}
+		b = g.Next()
+	}
+}
+
+// testCorruption damages every file of a closed store in turn (truncation,
+// flipped bytes) and requires that opening and loading either fails with
+// ErrCorrupt naming the file, or yields exactly the state after one of the
+// committed batches: the original (the damage hit unused space) or an
+// earlier one, whole (a log tail cut off, as after a crash). Never a mix.
+func testCorruption(t *testing.T, h Harness) {
+	dir := Dir(t)
+	e := open(t, h, dir)
+	m := NewModel()
+	commitN(t, e, m, NewGen(corruptionSeed), 120)
+	b := &storage.Batch{LastZxid: m.Meta.LastZxid + 1}
+	m.Apply(b)
+	if err := e.Commit(b, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil && info.Size() > 0 {
+				files = append(files, p)
+			}
+		}
+		return nil
+	})
+	if len(files) == 0 {
+		t.Fatal("the engine wrote no files")
+	}
+	r := rand.New(rand.NewSource(12))
+	detected := 0
+	for _, f := range files {
+		rel, _ := filepath.Rel(dir, f)
+		orig, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		damages := map[string][]byte{"truncated to half": orig[:len(orig)/2]}
+		for i := 0; i < 6; i++ {
+			c := append([]byte(nil), orig...)
+			off := r.Intn(len(c))
+			c[off] ^= 0xff
+			damages[fmt.Sprintf("byte %d flipped", off)] = c
+		}
+		for what, content := range damages {
+			if err := os.WriteFile(f, content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			st, err := openAndRead(h, dir)
+			switch {
+			case err == nil:
+				want := m
+				if st.Meta.LastZxid != m.Meta.LastZxid {
+					var ok bool
+					if want, ok = modelAt(corruptionSeed, st.Meta.LastZxid); !ok {
+						t.Fatalf("%s %s: opened at zxid %#x, which no batch ends at", rel, what, st.Meta.LastZxid)
+					}
+				}
+				if d := Diff(st, want.State()); d != "" {
+					t.Fatalf("%s %s: opened without error but the state is no committed state:\n%s", rel, what, d)
+				}
+			case errors.Is(err, storage.ErrCorrupt):
+				if !strings.Contains(err.Error(), filepath.Base(f)) && !strings.Contains(err.Error(), dir) {
+					t.Fatalf("%s %s: the error does not name the file: %v", rel, what, err)
+				}
+				detected++
+			default:
+				t.Fatalf("%s %s: want ErrCorrupt or the intact state, got %v", rel, what, err)
+			}
+		}
+		if err := os.WriteFile(f, orig, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if detected == 0 {
+		t.Fatal("no damage was ever detected")
+	}
+	t.Logf("%d files damaged in %d ways each; %d damages detected, the rest hit unused space", len(files), 7, detected)
+}
+
+func openAndRead(h Harness, dir string) (st *State, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	e, err := h.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	return ReadState(e)
+}
