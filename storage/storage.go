@@ -65,7 +65,9 @@ var (
 )
 
 // Node is a znode as stored. Data nil means null data (distinct from
-// empty). ACL is the node's ACL list, never nil for a stored node.
+// empty). ACL is the node's ACL list; nil is the null list, which ZooKeeper
+// gives its built-in nodes and reads as OPEN_ACL_UNSAFE (distinct from an
+// empty list).
 type Node struct {
 	Path string
 	Data []byte

@@ -62,11 +62,7 @@ func AppendNodeValue(dst []byte, n *Node) []byte {
 	start := len(dst)
 	e := jute.NewEncoder(append(dst, nodeValueVersion))
 	n.Stat.Encode(e)
-	acl := n.ACL
-	if acl == nil {
-		acl = []proto.ACL{}
-	}
-	proto.EncodeACLs(e, acl)
+	proto.EncodeACLs(e, n.ACL)
 	e.Buffer(n.Data)
 	return seal(e.Bytes(), start)
 }
@@ -113,7 +109,7 @@ func (nd *NodeDecoder) Decode(path string, v []byte) (*Node, error) {
 		// Decoded strings are copies; the ACL list does not alias v.
 		ad := jute.NewDecoder(aclBytes, 1<<30)
 		acls := proto.DecodeACLs(ad)
-		if err := ad.Finish(); err != nil || acls == nil {
+		if err := ad.Finish(); err != nil {
 			return nil, fmt.Errorf("node %q: %w (acl: %v)", path, ErrCorrupt, err)
 		}
 		if nd.acls == nil {

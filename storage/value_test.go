@@ -10,7 +10,7 @@ import (
 
 func TestValueRoundTrip(t *testing.T) {
 	nodes := []*Node{
-		{Path: "/", Data: []byte{}, ACL: proto.OpenACLUnsafe},
+		{Path: "/", Data: []byte{}},
 		{Path: "/null", ACL: []proto.ACL{{Perms: 1, ID: proto.Id{Scheme: "x", NullID: true}}}},
 		{Path: "/d", Data: []byte("data"), ACL: []proto.ACL{}, Stat: proto.StatPersisted{Czxid: 1, Mzxid: 2, Ctime: 3, Mtime: 4, Version: 5, Cversion: 6, Aversion: -1, EphemeralOwner: -1 << 63, Pzxid: 9}},
 	}

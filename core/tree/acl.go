@@ -126,6 +126,14 @@ func (c *aclCache) removeUsage(idx int64) {
 	c.refs[idx] = n - 1
 }
 
+// removeUsageKeep drops one reference but keeps the entry even at zero (it
+// is about to be referenced again).
+func (c *aclCache) removeUsageKeep(idx int64) {
+	if n, ok := c.refs[idx]; ok && n > 0 {
+		c.refs[idx] = n - 1
+	}
+}
+
 // put installs an entry read from a snapshot with no references yet.
 func (c *aclCache) put(idx int64, acls []proto.ACL) {
 	if acls == nil {

@@ -38,13 +38,22 @@ func (t *DataTree) Apply(txn *proto.Txn) Result {
 	case proto.OpCreateSession:
 		if b, ok := txn.Body.(*proto.CreateSessionTxn); ok {
 			t.sessions[txn.Header.ClientID] = b.TimeOut
+			if t.rec != nil {
+				t.rec.SessionChanged(txn.Header.ClientID, b.TimeOut)
+			}
 		}
 	case proto.OpCloseSession:
+		if _, ok := t.sessions[txn.Header.ClientID]; ok && t.rec != nil {
+			t.rec.SessionClosed(txn.Header.ClientID)
+		}
 		delete(t.sessions, txn.Header.ClientID)
 	}
 	rc := t.process(&txn.Header, txn.Header.Type, txn.Body)
 	if txn.Header.Zxid > t.lastZxid {
 		t.lastZxid = txn.Header.Zxid
+	}
+	if t.rec != nil {
+		t.rec.EndTxn(t.lastZxid)
 	}
 	return rc
 }
@@ -202,6 +211,7 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 		if n := t.nodes[path]; n != nil && n.Stat.Czxid == zxid && n.ACL != aclIdx {
 			t.acls.removeUsage(n.ACL)
 			n.ACL = aclIdx
+			t.changed(path, n)
 		}
 		return proto.ErrNodeExists, nil
 	}
@@ -215,6 +225,7 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 	}
 	t.addChild(parent, name)
 	t.postChange(parentKey, parent)
+	t.changed(parentKey, parent)
 	n := &Node{Data: data, ACL: aclIdx, Stat: proto.StatPersisted{
 		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time, EphemeralOwner: owner,
 	}}
@@ -226,6 +237,7 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 	}
 	t.putNode(path, n)
 	t.indexOwner(path, owner)
+	t.changed(path, n)
 	t.quotaNodeCreated(parentKey, name)
 	t.quotaChanged(path, int64(len(data)), 1)
 	st := t.clientStat(n)
@@ -248,11 +260,15 @@ func (t *DataTree) deleteNode(path string, zxid int64) proto.ErrCode {
 		parent.Stat.Pzxid = zxid
 	}
 	t.postChange(parentKey, parent)
+	t.changed(parentKey, parent)
 	n := t.nodes[path]
 	if n == nil {
 		return proto.ErrNoNode
 	}
 	delete(t.nodes, path)
+	if t.rec != nil {
+		t.rec.NodeDeleted(path)
+	}
 	t.digest -= uint64(n.digest)
 	t.acls.removeUsage(n.ACL)
 	t.unindexOwner(path, n.Stat.EphemeralOwner)
@@ -277,6 +293,7 @@ func (t *DataTree) setData(path string, data []byte, version int32, zxid, time i
 	n.Stat.Mzxid = zxid
 	n.Stat.Version = version
 	t.postChange(k, n)
+	t.changed(k, n)
 	t.quotaChanged(k, int64(len(data)-old), 0)
 	st := t.clientStat(n)
 	t.fire(EventNodeDataChanged, k, false)
@@ -290,6 +307,7 @@ func (t *DataTree) setACLLocked(k string, n *Node, acl []proto.ACL, version int3
 	n.Stat.Aversion = version
 	n.ACL = t.acls.convert(acl)
 	t.postChange(k, n)
+	t.changed(k, n)
 	return t.clientStat(n)
 }
 
@@ -307,6 +325,7 @@ func (t *DataTree) setCversionPzxid(k string, cversion int32, zxid int64) bool {
 		n.Stat.Cversion = cversion
 		n.Stat.Pzxid = zxid
 		t.postChange(k, n)
+		t.changed(k, n)
 	}
 	return true
 }

@@ -70,6 +70,19 @@ func (l *Loader) Node(path string, data []byte, acl int64, st proto.StatPersiste
 	return nil
 }
 
+// NodeWithACL adds a node given its ACL list rather than an index (a load
+// from a storage engine); nil is the null list (OpenACLIndex). The loader
+// keeps data and acl.
+func (l *Loader) NodeWithACL(path string, data []byte, acl []proto.ACL, st proto.StatPersisted) error {
+	if l.done {
+		return ErrLoadOrder
+	}
+	idx := l.t.acls.convert(acl)
+	// Node takes its own reference below; convert's is dropped.
+	l.t.acls.removeUsageKeep(idx)
+	return l.Node(path, data, idx, st)
+}
+
 // Finish completes the load: it drops unused ACL entries and sets the
 // tree's last zxid (for a snapshot file, the zxid in its name). The Loader
 // is spent afterwards.
@@ -111,6 +124,11 @@ func (t *DataTree) RemoveDeadSessionEphemerals() (removed int) {
 	saved := t.trigger
 	t.trigger = nil
 	defer func() { t.trigger = saved }()
+	defer func() {
+		if removed > 0 && t.rec != nil {
+			t.rec.EndTxn(t.lastZxid)
+		}
+	}()
 	for owner, set := range t.ephemerals {
 		if _, live := t.sessions[owner]; live {
 			continue

@@ -106,6 +106,23 @@ const (
 // that exactly.
 type Trigger func(ev EventType, path string, childTable bool)
 
+// Recorder receives every change Apply makes to persisted state, while the
+// applier holds the write lock, and then EndTxn with the txn's zxid (at
+// most once per Apply; txn boundaries are the only places a persister may
+// cut a batch). Paths use the tree's keys ("" for the root). acl is nil
+// for a node with the null ACL list (the built-in nodes). A Recorder
+// must copy what it keeps from n (its Stat) at the time of the call; n.Data
+// and acl are immutable and may be kept. Recorder methods must not call
+// back into the tree. Local bookkeeping that is rebuilt at load (quota
+// statistics) is not reported.
+type Recorder interface {
+	NodeChanged(path string, n *Node, acl []proto.ACL)
+	NodeDeleted(path string)
+	SessionChanged(id int64, timeout int32)
+	SessionClosed(id int64)
+	EndTxn(zxid int64)
+}
+
 // DataTree is the in-memory tree of znodes plus the session table.
 type DataTree struct {
 	mu         sync.RWMutex
@@ -120,6 +137,7 @@ type DataTree struct {
 	lastZxid   int64
 	digest     uint64
 	trigger    Trigger
+	rec        Recorder
 }
 
 // New returns a tree as a fresh Java server has it: the root, /zookeeper,
@@ -161,6 +179,22 @@ func (t *DataTree) reset() {
 // SetTrigger installs the receiver of watch triggers (nil for none). It
 // must be called before the tree is shared.
 func (t *DataTree) SetTrigger(tr Trigger) { t.trigger = tr }
+
+// SetRecorder installs the receiver of persisted-state changes (nil for
+// none). It must be called before the tree is shared.
+func (t *DataTree) SetRecorder(r Recorder) { t.rec = r }
+
+// changed reports a node change to the recorder. A node with the null ACL
+// list (OpenACLIndex) is reported with acl nil.
+func (t *DataTree) changed(path string, n *Node) {
+	if t.rec != nil {
+		var acl []proto.ACL
+		if n.ACL != OpenACLIndex {
+			acl, _ = t.acls.lookup(n.ACL)
+		}
+		t.rec.NodeChanged(path, n, acl)
+	}
+}
 
 func (t *DataTree) fire(ev EventType, path string, childTable bool) {
 	if t.trigger == nil {

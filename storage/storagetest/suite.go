@@ -89,7 +89,9 @@ func testCommitLoad(t *testing.T, h Harness) {
 	m := NewModel()
 	// The edge cases first: root, null vs empty data, null strings in ACLs.
 	b := &storage.Batch{LastZxid: 5, Epochs: &storage.Epochs{Accepted: 3, Current: 2}, Puts: []*storage.Node{
-		{Path: "", Data: []byte{}, ACL: proto.OpenACLUnsafe},
+		{Path: "", Data: []byte{}}, // the null ACL list of the built-in nodes
+		{Path: "/open", Data: []byte("o"), ACL: proto.OpenACLUnsafe},
+		{Path: "/noacl", Data: []byte("o"), ACL: []proto.ACL{}},
 		{Path: "/null", ACL: acls[4]},
 		{Path: "/empty", Data: []byte{}, ACL: acls[3], Stat: proto.StatPersisted{Czxid: -1, EphemeralOwner: -1 << 63}},
 	}, Sessions: []storage.Session{{ID: -5, Timeout: 30000}}}
