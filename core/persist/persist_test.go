@@ -3,8 +3,8 @@ package persist
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
