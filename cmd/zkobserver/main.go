@@ -38,6 +38,7 @@ func newApp() *cli.App {
 			return nil
 		},
 		Commands: []*cli.Command{
+			benchCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",

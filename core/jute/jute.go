@@ -96,6 +96,14 @@ func (d *Decoder) Rest() []byte {
 	return b
 }
 
+// HasPrefix reports whether the unread input starts with p.
+func (d *Decoder) HasPrefix(p []byte) bool {
+	return d.err == nil && len(d.buf)-d.off >= len(p) && string(d.buf[d.off:d.off+len(p)]) == string(p)
+}
+
+// Skip consumes n bytes.
+func (d *Decoder) Skip(n int) { d.take(n) }
+
 // Fail records err (wrapped with the current offset) unless an error is
 // already recorded. Records use it for their own validation failures.
 func (d *Decoder) Fail(err error) {

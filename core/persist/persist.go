@@ -84,7 +84,7 @@ var ErrClosed = errors.New("persist: closed")
 
 // batch is the pending content of one commit.
 type batch struct {
-	puts     map[string]*storage.Node
+	puts     map[string]storage.Node // by value: the applier allocates nothing per change
 	deletes  map[string]struct{}
 	sessions map[int64]int32 // timeout; -1 marks a closed session
 	epochs   *storage.Epochs
@@ -94,7 +94,16 @@ type batch struct {
 }
 
 func newBatch() *batch {
-	return &batch{puts: map[string]*storage.Node{}, deletes: map[string]struct{}{}, sessions: map[int64]int32{}}
+	return &batch{puts: map[string]storage.Node{}, deletes: map[string]struct{}{}, sessions: map[int64]int32{}}
+}
+
+// reset empties b, keeping its maps' capacity.
+func (b *batch) reset() *batch {
+	clear(b.puts)
+	clear(b.deletes)
+	clear(b.sessions)
+	b.epochs, b.lastZxid, b.txns, b.first = nil, 0, 0, time.Time{}
+	return b
 }
 
 func (b *batch) empty() bool { return b.txns == 0 && b.epochs == nil }
@@ -115,7 +124,8 @@ type Persister struct {
 	closed  bool
 	inTxn   bool // the applier has recorded changes of a txn not yet ended
 	err     error
-	flushes int // Flush calls waiting for everything sealed to commit
+	flushes int    // Flush calls waiting for everything sealed to commit
+	spare   *batch // a committed batch, reset for reuse (its maps keep their size)
 
 	durable   atomic.Int64
 	committed atomic.Int64
@@ -145,11 +155,10 @@ func New(eng storage.Engine, start int64, opts Options) *Persister {
 
 // NodeChanged implements tree.Recorder.
 func (p *Persister) NodeChanged(path string, n *tree.Node, acl []proto.ACL) {
-	sn := &storage.Node{Path: path, Data: n.Data, ACL: acl, Stat: n.Stat}
 	p.mu.Lock()
 	p.inTxn = true
 	delete(p.cur.deletes, path)
-	p.cur.puts[path] = sn
+	p.cur.puts[path] = storage.Node{Path: path, Data: n.Data, ACL: acl, Stat: n.Stat}
 	p.mu.Unlock()
 }
 
@@ -228,7 +237,12 @@ func (p *Persister) sealLocked(wait bool) bool {
 		}
 		return false
 	}
-	p.sealed, p.cur = p.cur, newBatch()
+	next := p.spare
+	if next == nil {
+		next = newBatch()
+	}
+	p.spare = nil
+	p.sealed, p.cur = p.cur, next
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -268,8 +282,10 @@ func (p *Persister) run() {
 
 		err := p.commit(b)
 
+		b.reset()
 		p.mu.Lock()
 		p.busy = false
+		p.spare = b
 		if err != nil && p.err == nil {
 			p.err = err
 			p.log.Error().Err(err).Str("zxid", fmt.Sprintf("%#x", b.lastZxid)).Msg("persister stopped: engine commit failed")
@@ -303,9 +319,11 @@ func (p *Persister) commit(b *batch) error {
 	if sb.LastZxid < p.committed.Load() {
 		sb.LastZxid = p.committed.Load() // epochs only
 	}
+	nodes := make([]storage.Node, 0, len(b.puts))
 	sb.Puts = make([]*storage.Node, 0, len(b.puts))
 	for _, n := range b.puts {
-		sb.Puts = append(sb.Puts, n)
+		nodes = append(nodes, n)
+		sb.Puts = append(sb.Puts, &nodes[len(nodes)-1])
 	}
 	sb.Deletes = make([]string, 0, len(b.deletes))
 	for path := range b.deletes {

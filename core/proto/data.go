@@ -76,8 +76,32 @@ func EncodeACLs(e *jute.Encoder, acls []ACL) {
 	}
 }
 
-// DecodeACLs reads a vector<ACL>: nil for null, non-nil for empty.
+// openACLBytes and readACLBytes are the encodings of OPEN_ACL_UNSAFE and
+// READ_ACL_UNSAFE, which most znodes carry.
+var (
+	openACLBytes = encodeACLList(OpenACLUnsafe)
+	readACLBytes = encodeACLList(ReadACLUnsafe)
+)
+
+func encodeACLList(acls []ACL) []byte {
+	var e jute.Encoder
+	EncodeACLs(&e, acls)
+	return e.Bytes()
+}
+
+// DecodeACLs reads a vector<ACL>: nil for null, non-nil for empty. The two
+// common lists, OPEN_ACL_UNSAFE and READ_ACL_UNSAFE, decode without
+// allocating to the shared values of this package: callers must never
+// modify a decoded ACL list.
 func DecodeACLs(d *jute.Decoder) []ACL {
+	if d.HasPrefix(openACLBytes) {
+		d.Skip(len(openACLBytes))
+		return OpenACLUnsafe
+	}
+	if d.HasPrefix(readACLBytes) {
+		d.Skip(len(readACLBytes))
+		return ReadACLUnsafe
+	}
 	n, null := d.VectorLen(minACLSize)
 	if null {
 		return nil

@@ -1,8 +1,6 @@
 package tree
 
 import (
-	"strings"
-
 	"github.com/zkobserver/zkobserver/core/proto"
 )
 
@@ -29,7 +27,8 @@ type aclCache struct {
 	byIndex map[int64][]proto.ACL
 	byKey   map[string]int64
 	refs    map[int64]int64
-	next    int64 // last index handed out
+	next    int64  // last index handed out
+	scratch []byte // key of the list being converted
 }
 
 func newACLCache() aclCache {
@@ -40,30 +39,27 @@ func newACLCache() aclCache {
 	}
 }
 
-// aclKey is an exact identity of an ACL list (null-ness of strings included,
-// as in Java's List.equals on ACL records).
-func aclKey(acls []proto.ACL) string {
-	var b strings.Builder
+// appendACLKey appends an exact identity of an ACL list (null-ness of
+// strings included, as in Java's List.equals on ACL records) to b.
+func appendACLKey(b []byte, acls []proto.ACL) []byte {
 	for _, a := range acls {
-		b.WriteByte(byte(a.Perms))
-		writeKeyString(&b, a.ID.Scheme, a.ID.NullScheme)
-		writeKeyString(&b, a.ID.ID, a.ID.NullID)
+		b = append(b, byte(a.Perms))
+		b = appendKeyString(b, a.ID.Scheme, a.ID.NullScheme)
+		b = appendKeyString(b, a.ID.ID, a.ID.NullID)
 	}
-	return b.String()
+	return b
 }
 
-func writeKeyString(b *strings.Builder, s string, null bool) {
+func appendKeyString(b []byte, s string, null bool) []byte {
 	if null {
-		b.WriteString("\xff")
-		return
+		return append(b, 0xff)
 	}
 	n := len(s)
-	b.WriteByte(byte(n >> 24))
-	b.WriteByte(byte(n >> 16))
-	b.WriteByte(byte(n >> 8))
-	b.WriteByte(byte(n))
-	b.WriteString(s)
+	b = append(b, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	return append(b, s...)
 }
+
+func aclKey(acls []proto.ACL) string { return string(appendACLKey(nil, acls)) }
 
 // convert returns the index of acls, adding it if new, and takes one
 // reference on it. A nil list is OpenACLIndex and takes no reference.
@@ -71,13 +67,13 @@ func (c *aclCache) convert(acls []proto.ACL) int64 {
 	if acls == nil {
 		return OpenACLIndex
 	}
-	k := aclKey(acls)
-	idx, ok := c.byKey[k]
+	c.scratch = appendACLKey(c.scratch[:0], acls)
+	idx, ok := c.byKey[string(c.scratch)] // no allocation for the lookup
 	if !ok {
 		c.next++
 		idx = c.next
 		c.byIndex[idx] = acls
-		c.byKey[k] = idx
+		c.byKey[string(c.scratch)] = idx
 	}
 	c.refs[idx]++
 	return idx

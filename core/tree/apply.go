@@ -19,8 +19,10 @@ type Result struct {
 	// Path is the path the txn names (final, with any sequence suffix).
 	Path string
 	// Stat is the client-visible stat after create2/createContainer/
-	// createTTL, setData and setACL; nil otherwise or on error.
-	Stat *proto.Stat
+	// createTTL, setData and setACL, when HasStat is true (not for create,
+	// other types, or on error).
+	Stat    proto.Stat
+	HasStat bool
 	// Multi holds one result per sub-txn of a multi.
 	Multi []Result
 }
@@ -73,9 +75,11 @@ func (t *DataTree) process(h *proto.TxnHeader, typ proto.OpCode, body any) Resul
 		if b.Ephemeral {
 			owner = h.ClientID
 		}
-		rc.Err, rc.Stat = t.createNode(b.Path, b.Data, b.ACL, owner, b.ParentCVersion, h.Zxid, h.Time)
-		if typ == proto.OpCreate {
-			rc.Stat = nil
+		var n *Node
+		rc.Err, n = t.createNode(b.Path, b.Data, b.ACL, owner, b.ParentCVersion, h.Zxid, h.Time)
+		if typ == proto.OpCreate2 {
+			rc.setStat(t, n)
+		} else {
 			// Java repairs the parent after a create that a fuzzy
 			// snapshot already holds (only for type create).
 			if rc.Err == proto.ErrNodeExists {
@@ -90,14 +94,18 @@ func (t *DataTree) process(h *proto.TxnHeader, typ proto.OpCode, body any) Resul
 			return badBody(rc)
 		}
 		rc.Path = b.Path
-		rc.Err, rc.Stat = t.createNode(b.Path, b.Data, b.ACL, TTLOwner(b.TTL), b.ParentCVersion, h.Zxid, h.Time)
+		var n *Node
+		rc.Err, n = t.createNode(b.Path, b.Data, b.ACL, TTLOwner(b.TTL), b.ParentCVersion, h.Zxid, h.Time)
+		rc.setStat(t, n)
 	case proto.OpCreateContainer:
 		b, ok := body.(*proto.CreateContainerTxn)
 		if !ok {
 			return badBody(rc)
 		}
 		rc.Path = b.Path
-		rc.Err, rc.Stat = t.createNode(b.Path, b.Data, b.ACL, ContainerOwner, b.ParentCVersion, h.Zxid, h.Time)
+		var n *Node
+		rc.Err, n = t.createNode(b.Path, b.Data, b.ACL, ContainerOwner, b.ParentCVersion, h.Zxid, h.Time)
+		rc.setStat(t, n)
 	case proto.OpDelete, proto.OpDeleteContainer:
 		b, ok := body.(*proto.DeleteTxn)
 		if !ok {
@@ -111,7 +119,9 @@ func (t *DataTree) process(h *proto.TxnHeader, typ proto.OpCode, body any) Resul
 			return badBody(rc)
 		}
 		rc.Path = b.Path
-		rc.Err, rc.Stat = t.setData(b.Path, b.Data, b.Version, h.Zxid, h.Time)
+		var n *Node
+		rc.Err, n = t.setData(b.Path, b.Data, b.Version, h.Zxid, h.Time)
+		rc.setStat(t, n)
 	case proto.OpSetACL:
 		b, ok := body.(*proto.SetACLTxn)
 		if !ok {
@@ -123,8 +133,8 @@ func (t *DataTree) process(h *proto.TxnHeader, typ proto.OpCode, body any) Resul
 			rc.Err = proto.ErrNoNode
 			break
 		}
-		st := t.setACLLocked(key(b.Path), n, b.ACL, b.Version)
-		rc.Stat = &st
+		t.setACLLocked(key(b.Path), n, b.ACL, b.Version)
+		rc.setStat(t, n)
 	case proto.OpCloseSession:
 		var paths []string
 		hasList := false
@@ -150,6 +160,13 @@ func (t *DataTree) process(h *proto.TxnHeader, typ proto.OpCode, body any) Resul
 		// The session table is kept by Apply; no tree change.
 	}
 	return rc
+}
+
+// setStat records n's client stat in the result (nothing for a nil node).
+func (rc *Result) setStat(t *DataTree, n *Node) {
+	if n != nil {
+		rc.Stat, rc.HasStat = t.clientStat(n), true
+	}
 }
 
 // badBody is the result of a txn whose body does not match its type. Java
@@ -194,7 +211,7 @@ func (t *DataTree) processMulti(h *proto.TxnHeader, m *proto.MultiTxn, rc *Resul
 
 // createNode is DataTree.createNode. parentCVersion -1 means "parent's
 // stored cversion + 1".
-func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner int64, parentCVersion int32, zxid, time int64) (proto.ErrCode, *proto.Stat) {
+func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner int64, parentCVersion int32, zxid, time int64) (proto.ErrCode, *Node) {
 	parentKey, name := parentOf(path), childOf(path)
 	parent := t.nodes[parentKey]
 	if parent == nil {
@@ -240,10 +257,9 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 	t.changed(path, n)
 	t.quotaNodeCreated(parentKey, name)
 	t.quotaChanged(path, int64(len(data)), 1)
-	st := t.clientStat(n)
 	t.fire(EventNodeCreated, path, false)
 	t.fire(EventNodeChildrenChanged, parentKey, true)
-	return proto.ErrOK, &st
+	return proto.ErrOK, n
 }
 
 // deleteNode is DataTree.deleteNode: the parent's pzxid is raised (never
@@ -280,7 +296,7 @@ func (t *DataTree) deleteNode(path string, zxid int64) proto.ErrCode {
 	return proto.ErrOK
 }
 
-func (t *DataTree) setData(path string, data []byte, version int32, zxid, time int64) (proto.ErrCode, *proto.Stat) {
+func (t *DataTree) setData(path string, data []byte, version int32, zxid, time int64) (proto.ErrCode, *Node) {
 	k := key(path)
 	n := t.nodes[k]
 	if n == nil {
@@ -295,20 +311,18 @@ func (t *DataTree) setData(path string, data []byte, version int32, zxid, time i
 	t.postChange(k, n)
 	t.changed(k, n)
 	t.quotaChanged(k, int64(len(data)-old), 0)
-	st := t.clientStat(n)
 	t.fire(EventNodeDataChanged, k, false)
-	return proto.ErrOK, &st
+	return proto.ErrOK, n
 }
 
 // setACLLocked is DataTree.setACL on an existing node.
-func (t *DataTree) setACLLocked(k string, n *Node, acl []proto.ACL, version int32) proto.Stat {
+func (t *DataTree) setACLLocked(k string, n *Node, acl []proto.ACL, version int32) {
 	t.acls.removeUsage(n.ACL)
 	t.preChange(n)
 	n.Stat.Aversion = version
 	n.ACL = t.acls.convert(acl)
 	t.postChange(k, n)
 	t.changed(k, n)
-	return t.clientStat(n)
 }
 
 // setCversionPzxid is DataTree.setCversionPzxid; false means no such node.

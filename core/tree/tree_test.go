@@ -127,14 +127,14 @@ func TestApplySemantics(t *testing.T) {
 			if n.Stat.Cversion != 1 || n.Stat.Pzxid != 11 || st.NumChildren != 1 || st.Cversion != 1 {
 				t.Fatalf("/p %+v %+v", n.Stat, st)
 			}
-			if last.Stat == nil || last.Stat.Czxid != 11 || last.Stat.DataLength != 1 || last.Err != proto.ErrOK {
+			if !last.HasStat || last.Stat.Czxid != 11 || last.Stat.DataLength != 1 || last.Err != proto.ErrOK {
 				t.Fatalf("create2 result %+v", last)
 			}
 		}},
 		{"create result has no stat", Options{}, []*proto.Txn{
 			txn(10, proto.OpCreate, &proto.CreateTxn{Path: "/p", ACL: open, ParentCVersion: 1}),
 		}, func(t *testing.T, tr *DataTree, last Result) {
-			if last.Stat != nil || last.Path != "/p" {
+			if last.HasStat || last.Path != "/p" {
 				t.Fatalf("%+v", last)
 			}
 		}},
@@ -229,7 +229,7 @@ func TestApplySemantics(t *testing.T) {
 		{"setData on missing node", Options{}, []*proto.Txn{
 			txn(10, proto.OpSetData, &proto.SetDataTxn{Path: "/none", Version: 1}),
 		}, func(t *testing.T, tr *DataTree, last Result) {
-			if last.Err != proto.ErrNoNode || last.Stat != nil {
+			if last.Err != proto.ErrNoNode || last.HasStat {
 				t.Fatalf("%+v", last)
 			}
 		}},

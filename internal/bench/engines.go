@@ -1,0 +1,245 @@
+// Package bench measures the storage engines end to end, for
+// `zkobserver bench engines`: apply throughput (decoded txns applied to the
+// DataTree and committed through the persister), start-up load time and
+// peak RSS, and bytes on disk.
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zkobserver/zkobserver/core/persist"
+	"github.com/zkobserver/zkobserver/core/proto"
+	"github.com/zkobserver/zkobserver/core/tree"
+	"github.com/zkobserver/zkobserver/internal/txngen"
+	"github.com/zkobserver/zkobserver/storage"
+)
+
+// Factory opens an engine in dir.
+type Factory func(dir string) (storage.Engine, error)
+
+// Progress is told how far a stage is; it may be nil.
+type Progress func(stage string, done, total int)
+
+// ApplyResult is one apply measurement.
+type ApplyResult struct {
+	Engine     string  `json:"engine"`
+	Policy     string  `json:"sync"`
+	Txns       int     `json:"txns"`
+	Seconds    float64 `json:"seconds"`
+	TxnsPerSec float64 `json:"txns_per_sec"`
+	Commits    int64   `json:"commits"`
+	DiskBytes  int64   `json:"disk_bytes"`
+}
+
+// Apply measures end-to-end apply throughput: txns (encoded as the leader
+// sends them) are decoded, applied to a DataTree whose persister commits to
+// a fresh engine in dir under policy, and the clock stops when the last txn
+// is committed.
+func Apply(name string, open Factory, dir string, policy persist.Policy, txns [][]byte, progress Progress) (ApplyResult, error) {
+	res := ApplyResult{Engine: name, Policy: policy.String(), Txns: len(txns)}
+	eng, err := open(dir)
+	if err != nil {
+		return res, err
+	}
+	defer eng.Close()
+	t, meta, err := persist.LoadTree(eng, tree.Options{})
+	if err != nil {
+		return res, err
+	}
+	p := persist.New(eng, meta.LastZxid, persist.Options{Policy: policy})
+	t.SetRecorder(p)
+	start := time.Now()
+	for i, b := range txns {
+		txn, err := proto.DecodeTxn(b, 0)
+		if err != nil {
+			return res, err
+		}
+		if rc := t.Apply(txn); rc.Err != 0 && txn.Header.Type != proto.OpError {
+			return res, fmt.Errorf("txn %d (%v): %v", i, txn.Header.Type, rc.Err)
+		}
+		if progress != nil && i%8192 == 0 {
+			progress("apply "+name+"/"+res.Policy, i, len(txns))
+		}
+	}
+	if err := p.Close(); err != nil {
+		return res, err
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.TxnsPerSec = float64(len(txns)) / res.Seconds
+	res.Commits = p.Stats().Commits
+	res.DiskBytes = diskBytes(eng, dir)
+	return res, nil
+}
+
+// diskBytes asks the engine, or sums the files in dir.
+func diskBytes(eng storage.Engine, dir string) int64 {
+	if s, ok := eng.(storage.Stats); ok {
+		if n, err := s.DiskBytes(); err == nil {
+			return n
+		}
+	}
+	return DirBytes(dir)
+}
+
+// DirBytes sums the sizes of the regular files below dir (allocated blocks,
+// so sparse files count what they use).
+func DirBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += allocated(info)
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// BuildStore writes a tree of n znodes (dataSize bytes of data each, spread
+// over parents of 1,000 children) into the engine in dir, as a SNAP install
+// would, and returns the raw size of the tree: paths + data + 60 bytes of
+// stat per node.
+func BuildStore(open Factory, dir string, n, dataSize int, progress Progress) (raw int64, err error) {
+	eng, err := open(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer eng.Close()
+	in, err := eng.BeginInstall()
+	if err != nil {
+		return 0, err
+	}
+	data := make([]byte, dataSize)
+	for i := range data {
+		data[i] = byte('a' + i%26)
+	}
+	put := func(path string, d []byte, zxid int64) error {
+		raw += int64(len(path) + len(d) + proto.StatPersistedSize)
+		return in.Put(&storage.Node{Path: path, Data: d, ACL: proto.OpenACLUnsafe, Stat: proto.StatPersisted{
+			Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: 1_750_000_000_000 + zxid, Mtime: 1_750_000_000_000 + zxid,
+		}})
+	}
+	base := tree.New(tree.Options{})
+	var werr error
+	base.View(func(v tree.View) {
+		v.Walk(func(p string, node *tree.Node) bool {
+			var acl []proto.ACL
+			if node.ACL != tree.OpenACLIndex {
+				acl = v.ACL(node)
+			}
+			raw += int64(len(p) + len(node.Data) + proto.StatPersistedSize)
+			werr = in.Put(&storage.Node{Path: p, Data: node.Data, ACL: acl, Stat: node.Stat})
+			return werr == nil
+		})
+	})
+	if werr != nil {
+		in.Abort()
+		return 0, werr
+	}
+	const fanout = 1000
+	made := 0
+	for parent := 0; made < n; parent++ {
+		pp := fmt.Sprintf("/bench%05d", parent)
+		if err := put(pp, []byte{}, int64(made+1)); err != nil {
+			in.Abort()
+			return 0, err
+		}
+		made++
+		for c := 0; c < fanout-1 && made < n; c++ {
+			if err := put(fmt.Sprintf("%s/node%06d", pp, c), data, int64(made+1)); err != nil {
+				in.Abort()
+				return 0, err
+			}
+			made++
+			if progress != nil && made%16384 == 0 {
+				progress(fmt.Sprintf("build %d znodes", n), made, n)
+			}
+		}
+	}
+	if err := in.Commit(storage.Meta{LastZxid: int64(n)}); err != nil {
+		return 0, err
+	}
+	return raw, nil
+}
+
+// LoadResult is one start-up load measurement, made in a child process so
+// that its peak RSS is the load's alone.
+type LoadResult struct {
+	Engine      string  `json:"engine"`
+	Nodes       int     `json:"znodes"`
+	RawBytes    int64   `json:"raw_bytes"`
+	DiskBytes   int64   `json:"disk_bytes"`
+	LoadSeconds float64 `json:"load_seconds"`
+	PeakRSS     int64   `json:"peak_rss_bytes"`
+}
+
+// LoadInChild runs `self args...` (which must call LoadChild) and parses
+// its report.
+func LoadInChild(self string, args []string) (LoadResult, error) {
+	var res LoadResult
+	cmd := exec.Command(self, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return res, fmt.Errorf("load child: %w", err)
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, fmt.Errorf("load child said %q: %w", out, err)
+	}
+	return res, nil
+}
+
+// LoadChild is the child side: open the engine, load the tree as the
+// observer does at start-up, and print the time, node count and peak RSS as
+// JSON on stdout.
+func LoadChild(name string, open Factory, dir string) error {
+	start := time.Now()
+	eng, err := open(dir)
+	if err != nil {
+		return err
+	}
+	t, _, err := persist.LoadTree(eng, tree.Options{})
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start).Seconds()
+	res := LoadResult{Engine: name, LoadSeconds: elapsed, PeakRSS: peakRSS()}
+	t.View(func(v tree.View) { res.Nodes = v.NodeCount() })
+	eng.Close()
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// peakRSS reads VmHWM from /proc/self/status (0 where there is none).
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			fields := strings.Fields(v)
+			if len(fields) > 0 {
+				kb, _ := strconv.ParseInt(fields[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// Stream returns n encoded txns of the realistic stream (txngen defaults:
+// 100 B to 1 KB values over 2,000 parents, some multis, sessions with
+// ephemerals).
+func Stream(seed int64, n int) [][]byte { return txngen.New(seed, txngen.Options{}).Encoded(n) }
