@@ -84,8 +84,9 @@ var ErrClosed = errors.New("persist: closed")
 
 // batch is the pending content of one commit.
 type batch struct {
-	puts     map[string]storage.Node // by value: the applier allocates nothing per change
-	deletes  map[string]struct{}
+	// changes are the node changes in order; the committer coalesces them
+	// (the applier only appends, into storage reused batch after batch).
+	changes  []change
 	sessions map[int64]int32 // timeout; -1 marks a closed session
 	epochs   *storage.Epochs
 	lastZxid int64
@@ -93,14 +94,20 @@ type batch struct {
 	first    time.Time // when its first txn ended
 }
 
+// change is one recorded node change; deleted marks a delete.
+type change struct {
+	node    storage.Node
+	deleted bool
+}
+
 func newBatch() *batch {
-	return &batch{puts: map[string]storage.Node{}, deletes: map[string]struct{}{}, sessions: map[int64]int32{}}
+	return &batch{sessions: map[int64]int32{}}
 }
 
 // reset empties b, keeping its maps' capacity.
 func (b *batch) reset() *batch {
-	clear(b.puts)
-	clear(b.deletes)
+	clear(b.changes) // drop references to data
+	b.changes = b.changes[:0]
 	clear(b.sessions)
 	b.epochs, b.lastZxid, b.txns, b.first = nil, 0, 0, time.Time{}
 	return b
@@ -157,8 +164,7 @@ func New(eng storage.Engine, start int64, opts Options) *Persister {
 func (p *Persister) NodeChanged(path string, n *tree.Node, acl []proto.ACL) {
 	p.mu.Lock()
 	p.inTxn = true
-	delete(p.cur.deletes, path)
-	p.cur.puts[path] = storage.Node{Path: path, Data: n.Data, ACL: acl, Stat: n.Stat}
+	p.cur.changes = append(p.cur.changes, change{node: storage.Node{Path: path, Data: n.Data, ACL: acl, Stat: n.Stat}})
 	p.mu.Unlock()
 }
 
@@ -166,8 +172,7 @@ func (p *Persister) NodeChanged(path string, n *tree.Node, acl []proto.ACL) {
 func (p *Persister) NodeDeleted(path string) {
 	p.mu.Lock()
 	p.inTxn = true
-	delete(p.cur.puts, path)
-	p.cur.deletes[path] = struct{}{}
+	p.cur.changes = append(p.cur.changes, change{node: storage.Node{Path: path}, deleted: true})
 	p.mu.Unlock()
 }
 
@@ -319,15 +324,26 @@ func (p *Persister) commit(b *batch) error {
 	if sb.LastZxid < p.committed.Load() {
 		sb.LastZxid = p.committed.Load() // epochs only
 	}
-	nodes := make([]storage.Node, 0, len(b.puts))
-	sb.Puts = make([]*storage.Node, 0, len(b.puts))
-	for _, n := range b.puts {
-		nodes = append(nodes, n)
-		sb.Puts = append(sb.Puts, &nodes[len(nodes)-1])
+	// Coalesce: the last change of each path wins.
+	last := make(map[string]int, len(b.changes))
+	for i := range b.changes {
+		last[b.changes[i].node.Path] = i
 	}
-	sb.Deletes = make([]string, 0, len(b.deletes))
-	for path := range b.deletes {
-		sb.Deletes = append(sb.Deletes, path)
+	nodes := make([]storage.Node, 0, len(last))
+	for i := range b.changes {
+		c := &b.changes[i]
+		if last[c.node.Path] != i {
+			continue
+		}
+		if c.deleted {
+			sb.Deletes = append(sb.Deletes, c.node.Path)
+		} else {
+			nodes = append(nodes, c.node)
+		}
+	}
+	sb.Puts = make([]*storage.Node, len(nodes))
+	for i := range nodes {
+		sb.Puts[i] = &nodes[i]
 	}
 	for id, to := range b.sessions {
 		if to < 0 {
