@@ -58,7 +58,10 @@ func RunCrash(t *testing.T, h Harness, testName string, opts CrashOptions) {
 	r := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for kill := 0; kill < opts.Kills; kill++ {
 		after := 1 + r.Intn(60)
-		synced := runChildUntil(t, testName, dir, after)
+		// The kill lands anywhere in the commits that follow the last
+		// synced one read, not always right after it.
+		delay := time.Duration(r.Intn(2000)) * time.Microsecond
+		synced := runChildUntil(t, testName, dir, after, delay)
 		e, err := h.Open(dir)
 		if err != nil {
 			t.Fatalf("kill %d: reopen: %v", kill, err)
@@ -92,9 +95,10 @@ func modelAt(seed, zxid int64) (*Model, bool) {
 	return m, m.Meta.LastZxid == zxid
 }
 
-// runChildUntil starts the child, waits for n synced commits, kills it with
-// SIGKILL and returns the last zxid it reported synced.
-func runChildUntil(t *testing.T, testName, dir string, n int) int64 {
+// runChildUntil starts the child, waits for n synced commits and delay
+// more, kills it with SIGKILL and returns the last zxid it reported synced
+// (before the delay). A child that stops by itself fails the test.
+func runChildUntil(t *testing.T, testName, dir string, n int, delay time.Duration) int64 {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+testName+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashSeed+"="+strconv.Itoa(crashSeed))
@@ -111,8 +115,9 @@ func runChildUntil(t *testing.T, testName, dir string, n int) int64 {
 		cmd.Wait()
 	}()
 	var last int64
+	seen := 0
 	sc := bufio.NewScanner(out)
-	for seen := 0; seen < n && sc.Scan(); {
+	for seen < n && sc.Scan() {
 		line := sc.Text()
 		if z, ok := strings.CutPrefix(line, "synced "); ok {
 			v, err := strconv.ParseInt(z, 16, 64)
@@ -126,8 +131,12 @@ func runChildUntil(t *testing.T, testName, dir string, n int) int64 {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
+	if seen < n {
+		t.Fatalf("the crash child stopped after %d of %d synced commits (its stderr is above)", seen, n)
+	}
 	go io.Copy(io.Discard, out)
+	time.Sleep(delay)
+	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	return last
 }
