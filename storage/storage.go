@@ -121,7 +121,9 @@ func (b *Batch) Empty() bool {
 
 // Visitor receives a streaming load. Nodes arrive in path byte order, so a
 // parent always comes before its children; sessions come after all nodes.
-// The Node and its slices are owned by the visitor. Returning an error stops
+// The Node's Path, Data and ACL are the visitor's to keep, but the *Node
+// itself may be reused by the engine once Node returns (so a load need not
+// allocate one per znode). Returning an error stops
 // the load and Load returns it.
 type Visitor struct {
 	Node    func(n *Node) error
@@ -175,6 +177,12 @@ type Installer interface {
 type Stats interface {
 	// DiskBytes returns the bytes the store occupies on disk.
 	DiskBytes() (int64, error)
+}
+
+// Counter reports how many nodes and sessions the store holds without
+// loading them (a load presizes its maps with it).
+type Counter interface {
+	Counts() (nodes, sessions int64, err error)
 }
 
 // Compacter can reclaim space.

@@ -86,14 +86,24 @@ type NodeDecoder struct {
 
 // Decode decodes a node value stored under path; see DecodeNodeValue.
 func (nd *NodeDecoder) Decode(path string, v []byte) (*Node, error) {
+	n := &Node{}
+	if err := nd.DecodeInto(n, path, v); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// DecodeInto is Decode into a Node the caller provides (and may reuse): a
+// load can then allocate nothing per node but the data and the path.
+func (nd *NodeDecoder) DecodeInto(n *Node, path string, v []byte) error {
 	body, ok := unseal(v)
 	if !ok {
-		return nil, fmt.Errorf("node %q: %w (checksum)", path, ErrCorrupt)
+		return fmt.Errorf("node %q: %w (checksum)", path, ErrCorrupt)
 	}
 	if len(body) < 1+proto.StatPersistedSize || body[0] != nodeValueVersion {
-		return nil, fmt.Errorf("node %q: %w (unknown value version)", path, ErrCorrupt)
+		return fmt.Errorf("node %q: %w (unknown value version)", path, ErrCorrupt)
 	}
-	n := &Node{Path: path}
+	*n = Node{Path: path}
 	d := jute.NewDecoder(body[1:], 1<<30)
 	n.Stat.Decode(d)
 	aclStart := d.Offset()
@@ -101,7 +111,7 @@ func (nd *NodeDecoder) Decode(path string, v []byte) (*Node, error) {
 	aclBytes := body[1+aclStart : 1+d.Offset()]
 	data := d.Buffer()
 	if err := d.Finish(); err != nil {
-		return nil, fmt.Errorf("node %q: %w (%v)", path, ErrCorrupt, err)
+		return fmt.Errorf("node %q: %w (%v)", path, ErrCorrupt, err)
 	}
 	if shared, ok := nd.acls[string(aclBytes)]; ok {
 		n.ACL = shared
@@ -110,7 +120,7 @@ func (nd *NodeDecoder) Decode(path string, v []byte) (*Node, error) {
 		ad := jute.NewDecoder(aclBytes, 1<<30)
 		acls := proto.DecodeACLs(ad)
 		if err := ad.Finish(); err != nil {
-			return nil, fmt.Errorf("node %q: %w (acl: %v)", path, ErrCorrupt, err)
+			return fmt.Errorf("node %q: %w (acl: %v)", path, ErrCorrupt, err)
 		}
 		if nd.acls == nil {
 			nd.acls = make(map[string][]proto.ACL)
@@ -123,7 +133,7 @@ func (nd *NodeDecoder) Decode(path string, v []byte) (*Node, error) {
 	if data != nil {
 		n.Data = append(make([]byte, 0, len(data)), data...)
 	}
-	return n, nil
+	return nil
 }
 
 // skipACLs moves d past a vector<ACL> without decoding it.

@@ -2,6 +2,7 @@ package persist
 
 import (
 	"fmt"
+	"runtime/debug"
 
 	"github.com/zkobserver/zkobserver/core/proto"
 	"github.com/zkobserver/zkobserver/core/tree"
@@ -18,7 +19,18 @@ func LoadTree(eng storage.Engine, opts tree.Options) (*tree.DataTree, storage.Me
 	if err != nil {
 		return nil, meta, err
 	}
-	ld := tree.NewLoader(opts)
+	// A load allocates almost only what it keeps: collecting during it
+	// would scan a growing live heap again and again for little garbage,
+	// and GOGC's headroom would double the peak. So the collector is off
+	// until the tree is built.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	hint := 0
+	if c, ok := eng.(storage.Counter); ok {
+		if n, _, err := c.Counts(); err == nil {
+			hint = int(n)
+		}
+	}
+	ld := tree.NewLoaderSize(opts, hint)
 	nodes := 0
 	err = eng.Load(storage.Visitor{
 		Node: func(n *storage.Node) error {

@@ -53,3 +53,33 @@ func BenchmarkApply(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLoad measures the Loader: 1M nodes (128-byte data) under parents
+// of 1,000 children, as a start-up load feeds it.
+func BenchmarkLoad(b *testing.B) {
+	const n = 1_000_000
+	paths := make([]string, 0, n)
+	for p := 0; len(paths) < n; p++ {
+		pp := fmt.Sprintf("/bench%05d", p)
+		paths = append(paths, pp)
+		for c := 0; c < 999 && len(paths) < n; c++ {
+			paths = append(paths, fmt.Sprintf("%s/node%06d", pp, c))
+		}
+	}
+	data := make([]byte, 128)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ld := NewLoaderSize(Options{}, n+1)
+		ld.NodeWithACL("", []byte{}, nil, proto.StatPersisted{})
+		for j, p := range paths {
+			if err := ld.NodeWithACL(p, data, proto.OpenACLUnsafe, proto.StatPersisted{Czxid: int64(j)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := ld.Finish(n); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/node")
+}

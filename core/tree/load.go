@@ -25,12 +25,23 @@ var (
 type Loader struct {
 	t    *DataTree
 	done bool
+	// The parent of the last node added: a pre-order stream mostly adds
+	// siblings in a row, so this saves a map lookup per node.
+	lastParentKey string
+	lastParent    *Node
 }
 
 // NewLoader starts an empty tree with opts.
-func NewLoader(opts Options) *Loader {
+func NewLoader(opts Options) *Loader { return NewLoaderSize(opts, 0) }
+
+// NewLoaderSize is NewLoader for a tree of about nodes znodes (0 if
+// unknown), so that the node map never has to grow during the load.
+func NewLoaderSize(opts Options, nodes int) *Loader {
 	t := &DataTree{opts: opts}
 	t.reset()
+	if nodes > 0 {
+		t.nodes = make(map[string]*Node, nodes)
+	}
 	return &Loader{t: t}
 }
 
@@ -55,17 +66,26 @@ func (l *Loader) Node(path string, data []byte, acl int64, st proto.StatPersiste
 		return nil
 	}
 	parentKey := parentOf(path)
-	parent := t.nodes[parentKey]
-	if parent == nil {
-		return fmt.Errorf("%w: parent %q of %q", ErrOrphan, parentKey, path)
+	parent := l.lastParent
+	if parent == nil || parentKey != l.lastParentKey {
+		if parent = t.nodes[parentKey]; parent == nil {
+			return fmt.Errorf("%w: parent %q of %q", ErrOrphan, parentKey, path)
+		}
+		l.lastParentKey, l.lastParent = parentKey, parent
 	}
-	if old := t.nodes[path]; old != nil {
+	name := childOf(path)
+	if _, dup := parent.children[name]; dup {
 		// A repeated path replaces the earlier node, as Java's map put.
-		t.digest -= uint64(old.digest)
-		t.unindexOwner(path, old.Stat.EphemeralOwner)
+		if old := t.nodes[path]; old != nil {
+			t.digest -= uint64(old.digest)
+			t.unindexOwner(path, old.Stat.EphemeralOwner)
+			if old == l.lastParent {
+				l.lastParent = nil
+			}
+		}
 	}
 	t.putNode(path, &Node{Data: data, ACL: t.acls.addUsage(acl), Stat: st})
-	t.addChild(parent, childOf(path))
+	t.addChild(parent, name)
 	t.indexOwner(path, st.EphemeralOwner)
 	return nil
 }

@@ -433,8 +433,8 @@ func (e *Engine) Load(v storage.Visitor) error {
 		return storage.ErrClosed
 	}
 	r := &loadReader{e: e, db: e.db, want: e.dig,
-		batches: make(chan []*storage.Node, 8),
-		free:    make(chan []*storage.Node, 10),
+		batches: make(chan []storage.Node, 8),
+		free:    make(chan []storage.Node, 10),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -447,8 +447,8 @@ func (e *Engine) Load(v storage.Visitor) error {
 	}()
 	for batch := range r.batches {
 		if v.Node != nil {
-			for _, n := range batch {
-				if err := v.Node(n); err != nil {
+			for i := range batch {
+				if err := v.Node(&batch[i]); err != nil {
 					return err
 				}
 			}
@@ -482,8 +482,8 @@ type loadReader struct {
 	db   *bbolt.DB
 	want digests
 
-	batches chan []*storage.Node // closed when done
-	free    chan []*storage.Node
+	batches chan []storage.Node // closed when done; nodes by value, reused
+	free    chan []storage.Node
 	stop    chan struct{} // closed by Load to stop early
 	done    chan struct{} // closed when err and sessions are set
 
@@ -500,7 +500,7 @@ func (r *loadReader) run() {
 }
 
 // send hands a batch over, unless Load stopped.
-func (r *loadReader) send(batch []*storage.Node) error {
+func (r *loadReader) send(batch []storage.Node) error {
 	select {
 	case r.batches <- batch:
 		return nil
@@ -509,12 +509,12 @@ func (r *loadReader) send(batch []*storage.Node) error {
 	}
 }
 
-func (r *loadReader) newBatch() []*storage.Node {
+func (r *loadReader) newBatch() []storage.Node {
 	select {
 	case b := <-r.free:
 		return b
 	default:
-		return make([]*storage.Node, 0, loadBatch)
+		return make([]storage.Node, 0, loadBatch)
 	}
 }
 
@@ -542,12 +542,12 @@ func (r *loadReader) read() error {
 			return corruptf(path, "nodes: key %q after %q", k, prev)
 		}
 		prev = k
-		n, err := nd.Decode(storage.PathOfKey(k), val)
-		if err != nil {
+		batch = append(batch, storage.Node{})
+		if err := nd.DecodeInto(&batch[len(batch)-1], storage.PathOfKey(k), val); err != nil {
 			return corruptErr(path, err)
 		}
 		got.nodes.add(k, val)
-		if batch = append(batch, n); len(batch) == loadBatch {
+		if len(batch) == loadBatch {
 			if err := r.send(batch); err != nil {
 				return err
 			}

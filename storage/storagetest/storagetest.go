@@ -68,7 +68,8 @@ func ReadState(e storage.Engine) (*State, error) {
 				return fmt.Errorf("storagetest: node %q after %q: not in path order", n.Path, prev)
 			}
 			prev = n.Path
-			st.Nodes = append(st.Nodes, n)
+			c := *n // the engine may reuse n
+			st.Nodes = append(st.Nodes, &c)
 			return nil
 		},
 		Session: func(s storage.Session) error {
