@@ -29,6 +29,7 @@ func benchCommand() *cli.Command {
 					&cli.StringFlag{Name: "engines", Value: strings.Join(engineNames, ","), Usage: "engines to measure"},
 					&cli.StringFlag{Name: "sync", Value: "always,batch,none", Usage: "sync policies for the apply measurement"},
 					&cli.IntFlag{Name: "txns", Value: 300_000, Usage: "txns in the apply stream"},
+					&cli.IntFlag{Name: "batch-txns", Usage: "the persister's largest batch in txns (default: the persister's)"},
 					&cli.StringFlag{Name: "znodes", Value: "100000,1000000", Usage: "tree sizes for the load measurement"},
 					&cli.IntFlag{Name: "data-size", Value: 128, Usage: "bytes of data per znode in the load measurement"},
 					&cli.StringFlag{Name: "dir", Usage: "work directory (default: a temporary one, removed afterwards)"},
@@ -117,7 +118,7 @@ func benchEngines(c *cli.Context) error {
 		open, _ := engineFactory(name)
 		for _, pol := range policies {
 			d := filepath.Join(dir, fmt.Sprintf("apply-%s-%s", name, pol))
-			res, err := bench.Apply(name, open, d, pol, stream, bar.Update)
+			res, err := bench.Apply(name, open, d, pol, c.Int("batch-txns"), stream, bar.Update)
 			if err != nil {
 				return fmt.Errorf("apply %s/%s: %w", name, pol, err)
 			}

@@ -71,7 +71,11 @@ func ParsePolicy(s string) (Policy, error) {
 // Options configures a Persister.
 type Options struct {
 	Policy Policy
-	// MaxTxns cuts a batch after this many txns (default 1000).
+	// MaxTxns cuts a batch after this many txns (default 50,000). Batches
+	// this large happen only while the engine is slower than the stream
+	// (otherwise MaxDelay cuts them), and they are what lets a B-tree
+	// engine keep up: bbolt's commit cost grows with the pages it touches,
+	// far slower than with the txns in the batch.
 	MaxTxns int
 	// MaxDelay cuts a batch when its first txn has waited this long
 	// (default 5ms).
@@ -147,7 +151,7 @@ var _ tree.Recorder = (*Persister)(nil)
 // New starts a persister over eng, whose current LastZxid is start.
 func New(eng storage.Engine, start int64, opts Options) *Persister {
 	if opts.MaxTxns <= 0 {
-		opts.MaxTxns = 1000
+		opts.MaxTxns = 50_000
 	}
 	if opts.MaxDelay <= 0 {
 		opts.MaxDelay = 5 * time.Millisecond

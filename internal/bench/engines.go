@@ -44,7 +44,7 @@ type ApplyResult struct {
 // sends them) are decoded, applied to a DataTree whose persister commits to
 // a fresh engine in dir under policy, and the clock stops when the last txn
 // is committed.
-func Apply(name string, open Factory, dir string, policy persist.Policy, txns [][]byte, progress Progress) (ApplyResult, error) {
+func Apply(name string, open Factory, dir string, policy persist.Policy, maxBatch int, txns [][]byte, progress Progress) (ApplyResult, error) {
 	res := ApplyResult{Engine: name, Policy: policy.String(), Txns: len(txns)}
 	eng, err := open(dir)
 	if err != nil {
@@ -55,7 +55,7 @@ func Apply(name string, open Factory, dir string, policy persist.Policy, txns []
 	if err != nil {
 		return res, err
 	}
-	p := persist.New(eng, meta.LastZxid, persist.Options{Policy: policy})
+	p := persist.New(eng, meta.LastZxid, persist.Options{Policy: policy, MaxTxns: maxBatch})
 	t.SetRecorder(p)
 	start := time.Now()
 	for i, b := range txns {

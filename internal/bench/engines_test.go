@@ -14,7 +14,7 @@ func memFactory(string) (storage.Engine, error) { return memory.New(), nil }
 // bookkeeping.
 func TestApplyAndLoad(t *testing.T) {
 	stream := Stream(1, 5000)
-	res, err := Apply("memory", memFactory, t.TempDir(), persist.SyncBatch, stream, nil)
+	res, err := Apply("memory", memFactory, t.TempDir(), persist.SyncBatch, 0, stream, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func BenchmarkApplyMemory(b *testing.B) {
 	stream := Stream(1, 200_000)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, err := Apply("memory", memFactory, b.TempDir(), persist.SyncBatch, stream, nil)
+		res, err := Apply("memory", memFactory, b.TempDir(), persist.SyncBatch, 0, stream, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
