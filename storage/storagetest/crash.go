@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -191,15 +192,17 @@ func testCorruption(t *testing.T, h Harness) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// Opening a store may rewrite it (an LSM replays its log into new
+	// files and drops the old ones), so every damage starts from a copy of
+	// the pristine store.
+	pristine := readTree(t, dir)
 	var files []string
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if info, err := d.Info(); err == nil && info.Size() > 0 {
-				files = append(files, p)
-			}
+	for rel, content := range pristine {
+		if len(content) > 0 {
+			files = append(files, filepath.Join(dir, rel))
 		}
-		return nil
-	})
+	}
+	sort.Strings(files)
 	if len(files) == 0 {
 		t.Fatal("the engine wrote no files")
 	}
@@ -207,10 +210,7 @@ func testCorruption(t *testing.T, h Harness) {
 	detected := 0
 	for _, f := range files {
 		rel, _ := filepath.Rel(dir, f)
-		orig, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		orig := pristine[rel]
 		damages := map[string][]byte{"truncated to half": orig[:len(orig)/2]}
 		for i := 0; i < 6; i++ {
 			c := append([]byte(nil), orig...)
@@ -219,6 +219,7 @@ func testCorruption(t *testing.T, h Harness) {
 			damages[fmt.Sprintf("byte %d flipped", off)] = c
 		}
 		for what, content := range damages {
+			writeTree(t, dir, pristine)
 			if err := os.WriteFile(f, content, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -244,14 +245,64 @@ func testCorruption(t *testing.T, h Harness) {
 				t.Fatalf("%s %s: want ErrCorrupt or the intact state, got %v", rel, what, err)
 			}
 		}
-		if err := os.WriteFile(f, orig, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if detected == 0 {
 		t.Fatal("no damage was ever detected")
 	}
 	t.Logf("%d files damaged in %d ways each; %d damages detected, the rest hit unused space", len(files), 7, detected)
+}
+
+// readTree returns the content of every regular file under dir by relative
+// path, and nil for every directory.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	tree := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case d.IsDir():
+			tree[rel] = nil
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			tree[rel] = append([]byte{}, b...)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+// writeTree makes dir hold exactly tree (see readTree).
+func writeTree(t *testing.T, dir string, tree map[string][]byte) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	rels := make([]string, 0, len(tree))
+	for rel := range tree {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels) // a directory before what it holds
+	for _, rel := range rels {
+		p := filepath.Join(dir, rel)
+		var err error
+		if content := tree[rel]; content == nil {
+			err = os.MkdirAll(p, 0o755)
+		} else {
+			err = os.WriteFile(p, content, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func openAndRead(h Harness, dir string) (st *State, err error) {
