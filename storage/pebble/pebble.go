@@ -117,7 +117,8 @@ const (
 )
 
 // Engine is the Pebble engine. It implements storage.Engine,
-// storage.Stats, storage.Compacter and storage.Checkpointer. It serves one
+// storage.Stats, storage.Counter (an estimate), storage.Compacter and
+// storage.Checkpointer. It serves one
 // writer (Commit, an install, Reset) and any number of concurrent Get,
 // Meta and DiskBytes calls, as storage.Engine requires.
 type Engine struct {
@@ -153,6 +154,7 @@ var (
 	_ storage.Stats        = (*Engine)(nil)
 	_ storage.Compacter    = (*Engine)(nil)
 	_ storage.Checkpointer = (*Engine)(nil)
+	_ storage.Counter      = (*Engine)(nil)
 )
 
 // Open opens the store in dir, creating dir and an empty store if needed.
@@ -421,7 +423,9 @@ func appendSessionKey(dst []byte, id int64) []byte {
 // with a single storage.NodeDecoder, then the sessions. The reading and
 // decoding run in a goroutine of their own, a few chunks of nodes ahead of
 // the visitor, which is called on the caller's goroutine: on a machine with
-// two cores, building the tree overlaps with reading the store.
+// two cores, building the tree overlaps with reading the store. The *Node
+// given to the visitor is reused once it returns (its Path, Data and ACL
+// are the visitor's).
 func (e *Engine) Load(v storage.Visitor) error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -429,8 +433,9 @@ func (e *Engine) Load(v storage.Visitor) error {
 		return storage.ErrClosed
 	}
 	chunks := make(chan loadChunk, loadChunksAhead)
+	free := make(chan []storage.Node, loadChunksAhead+2)
 	stop := make(chan struct{})
-	go e.read(chunks, stop)
+	go e.read(chunks, free, stop)
 	defer func() {
 		close(stop)
 		for range chunks { // until the reader is gone
@@ -440,12 +445,15 @@ func (e *Engine) Load(v storage.Visitor) error {
 		if c.err != nil {
 			return c.err
 		}
-		for _, n := range c.nodes {
+		for i := range c.nodes {
 			if v.Node != nil {
-				if err := v.Node(n); err != nil {
+				if err := v.Node(&c.nodes[i]); err != nil {
 					return err
 				}
 			}
+		}
+		if c.nodes != nil {
+			free <- c.nodes // never blocks: at most cap(free) chunks exist
 		}
 		for _, s := range c.sessions {
 			if v.Session != nil {
@@ -466,15 +474,16 @@ const (
 // loadChunk is what Load's reader hands to the visitor: decoded nodes, or
 // sessions, or the error that ended the read.
 type loadChunk struct {
-	nodes    []*storage.Node
+	nodes    []storage.Node
 	sessions []storage.Session
 	err      error
 }
 
 // read iterates the store for Load, sending chunks to out until done or
-// stop is closed; it closes out when it returns. A panic inside Pebble is
+// stop is closed; it closes out when it returns. Node chunks the visitor
+// is done with come back on free, to be reused. A panic inside Pebble is
 // sent as an error wrapping storage.ErrCorrupt.
-func (e *Engine) read(out chan<- loadChunk, stop <-chan struct{}) {
+func (e *Engine) read(out chan<- loadChunk, free <-chan []storage.Node, stop <-chan struct{}) {
 	defer close(out)
 	send := func(c loadChunk) bool {
 		select {
@@ -491,7 +500,7 @@ func (e *Engine) read(out chan<- loadChunk, stop <-chan struct{}) {
 			send(loadChunk{err: err})
 		}
 	}()
-	err = e.readNodes(send)
+	err = e.readNodes(send, free)
 	if err == nil {
 		err = e.readSessions(send)
 	}
@@ -500,28 +509,36 @@ func (e *Engine) read(out chan<- loadChunk, stop <-chan struct{}) {
 // errStopped ends a read whose Load has returned.
 var errStopped = errors.New("storage/pebble: load stopped")
 
-func (e *Engine) readNodes(send func(loadChunk) bool) error {
+func (e *Engine) readNodes(send func(loadChunk) bool, free <-chan []storage.Node) error {
 	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: nodeLower, UpperBound: nodeUpper})
 	if err != nil {
 		return e.classify("load", err)
 	}
 	defer it.Close()
 	var nd storage.NodeDecoder
-	c := make([]*storage.Node, 0, loadChunkNodes)
+	chunk := func() []storage.Node {
+		select {
+		case c := <-free:
+			return c[:0]
+		default:
+			return make([]storage.Node, 0, loadChunkNodes)
+		}
+	}
+	c := chunk()
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return e.classify("load nodes from "+e.genDir(e.gen), err)
 		}
-		n, err := nd.Decode(storage.PathOfKey(it.Key()[1:]), v)
-		if err != nil {
+		c = append(c, storage.Node{})
+		if err := nd.DecodeInto(&c[len(c)-1], storage.PathOfKey(it.Key()[1:]), v); err != nil {
 			return fmt.Errorf("storage/pebble: %s: %w", e.genDir(e.gen), err)
 		}
-		if c = append(c, n); len(c) == cap(c) {
+		if len(c) == cap(c) {
 			if !send(loadChunk{nodes: c}) {
 				return errStopped
 			}
-			c = make([]*storage.Node, 0, loadChunkNodes)
+			c = chunk()
 		}
 	}
 	if err := it.Error(); err != nil {
@@ -724,6 +741,40 @@ func duBytes(fs vfs.FS, path string) (int64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// Counts implements storage.Counter for a start-up load to presize its
+// maps. Pebble keeps no count of its keys, so this is an estimate from the
+// sstables' properties, read without loading any data: exact for a store
+// built by an install (or just compacted) and not written since; otherwise
+// it counts the versions not yet compacted away (an overwritten node
+// twice, a deleted one not at all or once) and misses what is only in the
+// memtable. Do not use it to check a load.
+func (e *Engine) Counts() (nodes, sessions int64, err error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		return 0, 0, storage.ErrClosed
+	}
+	levels, err := e.db.SSTables(pebble.WithProperties())
+	if err != nil {
+		return 0, 0, e.classify("count", err)
+	}
+	for _, level := range levels {
+		for _, t := range level {
+			if t.Properties == nil {
+				continue
+			}
+			// A deletion hides itself and, most likely, a put below it.
+			n := int64(t.Properties.NumEntries) - 2*int64(t.Properties.NumDeletions)
+			if k := t.Smallest.UserKey; len(k) > 0 && k[0] == sessionByte {
+				sessions += n // sessions sort last: this table holds only them
+			} else {
+				nodes += n // the meta record and a few sessions at most besides
+			}
+		}
+	}
+	return max(nodes, 0), max(sessions, 0), nil
 }
 
 // Compact implements storage.Compacter: a manual compaction of the whole
