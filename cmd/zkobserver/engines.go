@@ -5,11 +5,13 @@ import (
 
 	"github.com/zkobserver/zkobserver/internal/bench"
 	"github.com/zkobserver/zkobserver/storage"
+	"github.com/zkobserver/zkobserver/storage/bolt"
 	"github.com/zkobserver/zkobserver/storage/memory"
+	"github.com/zkobserver/zkobserver/storage/pebble"
 )
 
-// engineNames lists the storage engines, the default first.
-var engineNames = []string{"memory"}
+// engineNames lists the storage engines.
+var engineNames = []string{"memory", "bolt", "pebble"}
 
 // engineFactory returns the opener of the named engine. This is the only
 // place that knows the concrete engines.
@@ -17,6 +19,10 @@ func engineFactory(name string) (bench.Factory, error) {
 	switch name {
 	case "memory":
 		return func(string) (storage.Engine, error) { return memory.New(), nil }, nil
+	case "bolt":
+		return func(dir string) (storage.Engine, error) { return bolt.Open(dir, bolt.Options{}) }, nil
+	case "pebble":
+		return func(dir string) (storage.Engine, error) { return pebble.Open(dir, pebble.Options{}) }, nil
 	}
 	return nil, fmt.Errorf("unknown storage engine %q (want one of %v)", name, engineNames)
 }
