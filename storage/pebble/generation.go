@@ -94,12 +94,14 @@ func (e *Engine) readCurrent() (gen uint64, ok bool, err error) {
 
 // writeCurrent points dir's CURRENT at gen, atomically and durably: a
 // temporary file, fsync, rename over CURRENT, fsync of dir. hook, if not
-// nil, is called between the temporary file and the rename.
-func writeCurrent(fs vfs.FS, dir string, gen uint64, hook func(step string)) error {
+// nil, is called between the temporary file and the rename. renamed
+// reports whether the rename happened: after it, an error leaves CURRENT
+// naming either generation.
+func writeCurrent(fs vfs.FS, dir string, gen uint64, hook func(step string)) (renamed bool, err error) {
 	tmp := fs.PathJoin(dir, currentTmpName)
 	f, err := fs.Create(tmp, vfs.WriteCategoryUnspecified)
 	if err != nil {
-		return fmt.Errorf("storage/pebble: %w", err)
+		return false, fmt.Errorf("storage/pebble: %w", err)
 	}
 	_, err = f.Write(currentContent(gen))
 	if err == nil {
@@ -113,14 +115,15 @@ func writeCurrent(fs vfs.FS, dir string, gen uint64, hook func(step string)) err
 	}
 	if err == nil {
 		err = fs.Rename(tmp, fs.PathJoin(dir, currentName))
+		renamed = err == nil
 	}
 	if err == nil {
 		err = syncDir(fs, dir)
 	}
 	if err != nil {
-		return fmt.Errorf("storage/pebble: switching %s to %s: %w", dir, genName(gen), err)
+		return renamed, fmt.Errorf("storage/pebble: switching %s to %s: %w", dir, genName(gen), err)
 	}
-	return nil
+	return true, nil
 }
 
 func syncDir(fs vfs.FS, dir string) error {
@@ -190,13 +193,28 @@ func (e *Engine) seal(db *pebble.DB, gen uint64, meta storage.Meta) error {
 
 // switchTo makes the sealed generation gen live with meta: CURRENT is
 // flipped, gen opened, the old generation closed and removed. Called with
-// wmu held. If gen cannot be opened after the flip, the engine closes
-// itself: the store on disk is the new state, and the next Open serves it.
+// wmu held. An error before the flip removes gen and keeps the old state.
+// An error after it (CURRENT renamed but its directory not synced, or gen
+// failing to open) closes the engine and leaves both generations: the next
+// Open serves the one CURRENT names.
 func (e *Engine) switchTo(gen uint64, meta storage.Meta) error {
 	e.step("sealed")
-	if err := writeCurrent(e.fs, e.dir, gen, e.hook); err != nil {
+	renamed, err := writeCurrent(e.fs, e.dir, gen, e.hook)
+	if err != nil && !renamed {
 		e.fs.RemoveAll(e.genDir(gen))
 		return err
+	}
+	if err != nil {
+		// CURRENT may name either generation: keep both for the next
+		// Open, which serves the one it names and removes the other.
+		e.mu.Lock()
+		e.closed = true
+		e.cache.Unref()
+		e.lock.Close()
+		old := e.db
+		e.mu.Unlock()
+		old.Close()
+		return fmt.Errorf("%w (the engine is closed; open it again)", err)
 	}
 	e.step("flipped")
 	db, err := e.openGen(gen, false)

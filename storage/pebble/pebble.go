@@ -256,7 +256,7 @@ func (e *Engine) create() error {
 	if err := e.seal(db, 1, storage.Meta{}); err != nil {
 		return err
 	}
-	if err := writeCurrent(e.fs, e.dir, 1, nil); err != nil {
+	if _, err := writeCurrent(e.fs, e.dir, 1, nil); err != nil {
 		return err
 	}
 	// The data directory may be new too: make its own entry durable.
@@ -813,5 +813,6 @@ func (e *Engine) Checkpoint(dir string) error {
 	if err := e.db.Checkpoint(e.fs.PathJoin(dir, genName(1)), pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("storage/pebble: checkpoint: %w", err)
 	}
-	return writeCurrent(e.fs, dir, 1, nil)
+	_, err := writeCurrent(e.fs, dir, 1, nil)
+	return err
 }
