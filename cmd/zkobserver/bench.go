@@ -168,11 +168,11 @@ func printEngineReport(c *cli.Context, rep engineReport) {
 	}
 	w.Flush()
 	fmt.Fprintln(c.App.Writer, "\nstart-up load (child process; peak RSS is its VmHWM)")
-	fmt.Fprintln(w, "engine\tznodes\tload s\traw MB\tdisk MB\tdisk/raw\tpeak RSS MB\tRSS/raw\t")
+	fmt.Fprintln(w, "engine\tznodes\tload s\traw MB\tdisk MB\tdisk/raw\tpeak RSS MB\tRSS/raw\theap MB\tlive heap MB\t")
 	for _, r := range rep.Load {
-		fmt.Fprintf(w, "%s\t%d\t%.3f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t\n", r.Engine, r.Nodes, r.LoadSeconds,
+		fmt.Fprintf(w, "%s\t%d\t%.3f\t%.1f\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f\t%.1f\t\n", r.Engine, r.Nodes, r.LoadSeconds,
 			float64(r.RawBytes)/1e6, float64(r.DiskBytes)/1e6, float64(r.DiskBytes)/float64(r.RawBytes),
-			float64(r.PeakRSS)/1e6, float64(r.PeakRSS)/float64(r.RawBytes))
+			float64(r.PeakRSS)/1e6, float64(r.PeakRSS)/float64(r.RawBytes), float64(r.HeapAfterLoad)/1e6, float64(r.LiveHeap)/1e6)
 	}
 	w.Flush()
 }

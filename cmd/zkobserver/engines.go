@@ -20,9 +20,18 @@ func engineFactory(name string) (bench.Factory, error) {
 	case "memory":
 		return func(string) (storage.Engine, error) { return memory.New(), nil }, nil
 	case "bolt":
-		return func(dir string) (storage.Engine, error) { return bolt.Open(dir, bolt.Options{}) }, nil
+		return func(dir string) (storage.Engine, error) { return nonNil(bolt.Open(dir, bolt.Options{})) }, nil
 	case "pebble":
-		return func(dir string) (storage.Engine, error) { return pebble.Open(dir, pebble.Options{}) }, nil
+		return func(dir string) (storage.Engine, error) { return nonNil(pebble.Open(dir, pebble.Options{})) }, nil
 	}
 	return nil, fmt.Errorf("unknown storage engine %q (want one of %v)", name, engineNames)
+}
+
+// nonNil keeps a failed Open from returning a nil *Engine inside a non-nil
+// storage.Engine.
+func nonNil[E storage.Engine](e E, err error) (storage.Engine, error) {
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }

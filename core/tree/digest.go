@@ -18,13 +18,20 @@ const zookeeperSubtree = "/zookeeper/"
 // stored stat in the order czxid, mzxid, pzxid, ctime, mtime, version,
 // cversion, aversion, ephemeralOwner. Nodes under /zookeeper/ contribute 0.
 func NodeDigest(path string, data []byte, st *proto.StatPersisted) uint32 {
+	var s [60]byte
+	return nodeDigest(path, data, st, &s)
+}
+
+// nodeDigest is NodeDigest with a caller-provided scratch buffer for the
+// stat block (hash/crc32 makes its argument escape, so a local array would
+// be a heap allocation per call).
+func nodeDigest(path string, data []byte, st *proto.StatPersisted, s *[60]byte) uint32 {
 	if strings.HasPrefix(path, zookeeperSubtree) {
 		return 0
 	}
 	if path == "/" {
 		path = ""
 	}
-	var s [60]byte
 	binary.BigEndian.PutUint64(s[0:], uint64(st.Czxid))
 	binary.BigEndian.PutUint64(s[8:], uint64(st.Mzxid))
 	binary.BigEndian.PutUint64(s[16:], uint64(st.Pzxid))

@@ -138,6 +138,7 @@ type DataTree struct {
 	digest     uint64
 	trigger    Trigger
 	rec        Recorder
+	digestBuf  [60]byte // scratch for node digests; guarded by mu (writers)
 }
 
 // New returns a tree as a fresh Java server has it: the root, /zookeeper,
@@ -243,7 +244,7 @@ func TTLOwner(ttl int64) int64 { return ttlMask | (ttl & MaxTTL) }
 
 // putNode inserts n under path, counting its digest.
 func (t *DataTree) putNode(path string, n *Node) {
-	n.digest = NodeDigest(path, n.Data, &n.Stat)
+	n.digest = nodeDigest(path, n.Data, &n.Stat, &t.digestBuf)
 	t.digest += uint64(n.digest)
 	t.nodes[path] = n
 }
@@ -252,7 +253,7 @@ func (t *DataTree) putNode(path string, n *Node) {
 func (t *DataTree) preChange(n *Node) { t.digest -= uint64(n.digest) }
 
 func (t *DataTree) postChange(path string, n *Node) {
-	n.digest = NodeDigest(path, n.Data, &n.Stat)
+	n.digest = nodeDigest(path, n.Data, &n.Stat, &t.digestBuf)
 	t.digest += uint64(n.digest)
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -181,6 +182,10 @@ type LoadResult struct {
 	DiskBytes   int64   `json:"disk_bytes"`
 	LoadSeconds float64 `json:"load_seconds"`
 	PeakRSS     int64   `json:"peak_rss_bytes"`
+	// HeapAfterLoad is the Go heap in use right after the load, garbage
+	// included; LiveHeap is what a collection then keeps (the tree).
+	HeapAfterLoad int64 `json:"heap_after_load_bytes"`
+	LiveHeap      int64 `json:"live_heap_bytes"`
 }
 
 // LoadInChild runs `self args...` (which must call LoadChild) and parses
@@ -214,6 +219,12 @@ func LoadChild(name string, open Factory, dir string) error {
 	}
 	elapsed := time.Since(start).Seconds()
 	res := LoadResult{Engine: name, LoadSeconds: elapsed, PeakRSS: peakRSS()}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.HeapAfterLoad = int64(ms.HeapAlloc)
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	res.LiveHeap = int64(ms.HeapAlloc)
 	t.View(func(v tree.View) { res.Nodes = v.NodeCount() })
 	eng.Close()
 	return json.NewEncoder(os.Stdout).Encode(res)
