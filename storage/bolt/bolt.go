@@ -473,6 +473,10 @@ func (e *Engine) Load(v storage.Visitor) error {
 	return nil
 }
 
+// releaseEvery is how many bytes of nodes Load reads between two releases
+// of the file mapping's resident pages.
+const releaseEvery = 16 << 20
+
 // loadBatch is how many nodes the reader hands over at a time.
 const loadBatch = 256
 
@@ -534,7 +538,16 @@ func (r *loadReader) read() error {
 	var prev []byte
 	batch := r.newBatch()
 	c := nodes.Cursor()
+	var scanned int
 	for k, val := c.First(); k != nil; k, val = c.Next() {
+		// The whole file is mapped; every page the scan touches stays
+		// resident (and counts in the process's RSS) long after the node
+		// was decoded. Drop them now and then: later reads fault back in
+		// from the page cache what they need.
+		if scanned += len(k) + len(val); scanned >= releaseEvery {
+			scanned = 0
+			releaseMapping(r.db)
+		}
 		if val == nil {
 			return corruptf(path, "nodes: %q is a bucket", k)
 		}
