@@ -78,26 +78,7 @@ func Install(eng storage.Engine, t *tree.DataTree, meta storage.Meta) error {
 	if err != nil {
 		return fmt.Errorf("install: %w", err)
 	}
-	var werr error
-	t.View(func(v tree.View) {
-		v.Walk(func(p string, n *tree.Node) bool {
-			var acl []proto.ACL
-			if n.ACL != tree.OpenACLIndex {
-				acl = v.ACL(n)
-			}
-			werr = in.Put(&storage.Node{Path: p, Data: n.Data, ACL: acl, Stat: n.Stat})
-			return werr == nil
-		})
-		if werr != nil {
-			return
-		}
-		for id, to := range v.Sessions() {
-			if werr = in.PutSession(storage.Session{ID: id, Timeout: to}); werr != nil {
-				return
-			}
-		}
-	})
-	if werr != nil {
+	if _, werr := PutTree(in, t); werr != nil {
 		in.Abort()
 		return fmt.Errorf("install: %w", werr)
 	}
@@ -105,4 +86,29 @@ func Install(eng storage.Engine, t *tree.DataTree, meta storage.Meta) error {
 		return fmt.Errorf("install: %w", err)
 	}
 	return nil
+}
+
+// PutTree stages every node and session of t into in, and returns the raw
+// size of the nodes (paths + data + 60 bytes of stat each).
+func PutTree(in storage.Installer, t *tree.DataTree) (raw int64, err error) {
+	t.View(func(v tree.View) {
+		v.Walk(func(p string, n *tree.Node) bool {
+			var acl []proto.ACL
+			if n.ACL != tree.OpenACLIndex {
+				acl = v.ACL(n)
+			}
+			raw += int64(len(p) + len(n.Data) + proto.StatPersistedSize)
+			err = in.Put(&storage.Node{Path: p, Data: n.Data, ACL: acl, Stat: n.Stat})
+			return err == nil
+		})
+		if err != nil {
+			return
+		}
+		for id, to := range v.Sessions() {
+			if err = in.PutSession(storage.Session{ID: id, Timeout: to}); err != nil {
+				return
+			}
+		}
+	})
+	return raw, err
 }

@@ -130,22 +130,10 @@ func BuildStore(open Factory, dir string, n, dataSize int, progress Progress) (r
 			Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: 1_750_000_000_000 + zxid, Mtime: 1_750_000_000_000 + zxid,
 		}})
 	}
-	base := tree.New(tree.Options{})
-	var werr error
-	base.View(func(v tree.View) {
-		v.Walk(func(p string, node *tree.Node) bool {
-			var acl []proto.ACL
-			if node.ACL != tree.OpenACLIndex {
-				acl = v.ACL(node)
-			}
-			raw += int64(len(p) + len(node.Data) + proto.StatPersistedSize)
-			werr = in.Put(&storage.Node{Path: p, Data: node.Data, ACL: acl, Stat: node.Stat})
-			return werr == nil
-		})
-	})
-	if werr != nil {
+	// The built-in nodes of a fresh tree, then the bench nodes.
+	if raw, err = persist.PutTree(in, tree.New(tree.Options{})); err != nil {
 		in.Abort()
-		return 0, werr
+		return 0, err
 	}
 	const fanout = 1000
 	made := 0
