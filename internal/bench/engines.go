@@ -58,17 +58,53 @@ func Apply(name string, open Factory, dir string, policy persist.Policy, maxBatc
 	}
 	p := persist.New(eng, meta.LastZxid, persist.Options{Policy: policy, MaxTxns: maxBatch})
 	t.SetRecorder(p)
+	// Two stages, as in the observer: the learner's reader goroutine
+	// decodes what arrives, the apply loop applies it (and the persister
+	// commits on a third goroutine).
+	type chunk struct {
+		txns []*proto.Txn
+		err  error
+	}
+	const chunkSize = 256
+	decoded := make(chan chunk, 16)
+	stop := make(chan struct{})
+	defer close(stop)
 	start := time.Now()
-	for i, b := range txns {
-		txn, err := proto.DecodeTxn(b, 0)
-		if err != nil {
-			return res, err
+	go func() {
+		defer close(decoded)
+		for i := 0; i < len(txns); i += chunkSize {
+			c := chunk{txns: make([]*proto.Txn, 0, chunkSize)}
+			for _, b := range txns[i:min(i+chunkSize, len(txns))] {
+				txn, err := proto.DecodeTxn(b, 0)
+				if err != nil {
+					c.err = err
+					break
+				}
+				c.txns = append(c.txns, txn)
+			}
+			select {
+			case decoded <- c:
+			case <-stop:
+				return
+			}
+			if c.err != nil {
+				return
+			}
 		}
-		if rc := t.Apply(txn); rc.Err != 0 && txn.Header.Type != proto.OpError {
-			return res, fmt.Errorf("txn %d (%v): %v", i, txn.Header.Type, rc.Err)
+	}()
+	i := 0
+	for c := range decoded {
+		for _, txn := range c.txns {
+			if rc := t.Apply(txn); rc.Err != 0 && txn.Header.Type != proto.OpError {
+				return res, fmt.Errorf("txn %d (%v): %v", i, txn.Header.Type, rc.Err)
+			}
+			if progress != nil && i%8192 == 0 {
+				progress("apply "+name+"/"+res.Policy, i, len(txns))
+			}
+			i++
 		}
-		if progress != nil && i%8192 == 0 {
-			progress("apply "+name+"/"+res.Policy, i, len(txns))
+		if c.err != nil {
+			return res, c.err
 		}
 	}
 	if err := p.Close(); err != nil {
