@@ -120,26 +120,37 @@ func (e *Engine) Commit(b *storage.Batch, sync bool) error {
 	case b.LastZxid < e.meta.LastZxid:
 		return storage.ErrStaleZxid
 	}
-	if e.undoMeta == nil {
+	// Undo records are needed only for what a crash may lose: commits
+	// without sync. A synced commit makes everything before it durable.
+	undo := !sync
+	if undo && e.undoMeta == nil {
 		m := e.meta
 		e.undoMeta = &m
 	}
 	for _, p := range b.Deletes {
-		e.saveNode(key(p))
+		if undo {
+			e.saveNode(key(p))
+		}
 		delete(e.nodes, key(p))
 	}
 	for _, n := range b.Puts {
 		k := key(n.Path)
-		e.saveNode(k)
+		if undo {
+			e.saveNode(k)
+		}
 		n.Path = k
 		e.nodes[k] = n
 	}
 	for _, s := range b.Sessions {
-		e.saveSession(s.ID)
+		if undo {
+			e.saveSession(s.ID)
+		}
 		e.sessions[s.ID] = s.Timeout
 	}
 	for _, id := range b.SessionDeletes {
-		e.saveSession(id)
+		if undo {
+			e.saveSession(id)
+		}
 		delete(e.sessions, id)
 	}
 	e.meta.LastZxid = b.LastZxid
@@ -169,8 +180,12 @@ func (e *Engine) saveSession(id int64) {
 }
 
 func (e *Engine) clearUndo() {
-	clear(e.undoNodes)
-	clear(e.undoSessions)
+	if len(e.undoNodes) > 0 {
+		e.undoNodes = make(map[string]*storage.Node)
+	}
+	if len(e.undoSessions) > 0 {
+		e.undoSessions = make(map[int64]*int32)
+	}
 	e.undoMeta = nil
 }
 
