@@ -10,11 +10,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +20,7 @@ import (
 	"github.com/zkobserver/zkobserver/storage"
 	"github.com/zkobserver/zkobserver/storage/bolt"
 	"github.com/zkobserver/zkobserver/storage/pebble"
+	"github.com/zkobserver/zkobserver/storage/storagetest"
 )
 
 const (
@@ -65,7 +62,8 @@ func runCrash(t *testing.T, engine, testName string) {
 	for kill := 0; kill < 10; kill++ {
 		// Kill at a random moment: after some durable reports, then up to
 		// 3 ms more of commits in flight.
-		reported := childUntil(t, testName, engine, dir, 1+r.Intn(40), time.Duration(r.Intn(3000))*time.Microsecond)
+		reported := storagetest.KillChildAfter(t, testName, []string{envDir + "=" + dir, envEngine + "=" + engine},
+			"durable", 1+r.Intn(40), time.Duration(r.Intn(3000))*time.Microsecond)
 		eng, err := engines[engine](dir)
 		if err != nil {
 			t.Fatalf("kill %d: reopen: %v", kill, err)
@@ -85,46 +83,6 @@ func runCrash(t *testing.T, engine, testName string) {
 		}
 		t.Logf("kill %d: reopened at %#x (reported durable %#x), digest matches", kill, meta.LastZxid, reported)
 	}
-}
-
-// childUntil runs the child until it has reported n durable zxids, kills it
-// with SIGKILL and returns the last one.
-func childUntil(t *testing.T, testName, engine, dir string, n int, extra time.Duration) int64 {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+testName+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envDir+"="+dir, envEngine+"="+engine)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-	}()
-	var last int64
-	sc := bufio.NewScanner(out)
-	for seen := 0; seen < n && sc.Scan(); {
-		if z, ok := strings.CutPrefix(sc.Text(), "durable "); ok {
-			v, err := strconv.ParseInt(z, 16, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			last = v
-			seen++
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if last == 0 {
-		t.Fatal("the child reported nothing durable (did it start?)")
-	}
-	time.Sleep(extra) // fault injection: let it commit a little further
-	return last
 }
 
 // child loads the store, fast-forwards the stream past its zxid, and

@@ -62,7 +62,7 @@ func RunCrash(t *testing.T, h Harness, testName string, opts CrashOptions) {
 		// The kill lands anywhere in the commits that follow the last
 		// synced one read, not always right after it.
 		delay := time.Duration(r.Intn(2000)) * time.Microsecond
-		synced := runChildUntil(t, testName, dir, after, delay)
+		synced := KillChildAfter(t, testName, []string{envCrashDir + "=" + dir, envCrashSeed + "=" + strconv.Itoa(crashSeed)}, "synced", after, delay)
 		e, err := h.Open(dir)
 		if err != nil {
 			t.Fatalf("kill %d: reopen: %v", kill, err)
@@ -96,13 +96,16 @@ func modelAt(seed, zxid int64) (*Model, bool) {
 	return m, m.Meta.LastZxid == zxid
 }
 
-// runChildUntil starts the child, waits for n synced commits and delay
-// more, kills it with SIGKILL and returns the last zxid it reported synced
-// (before the delay). A child that stops by itself fails the test.
-func runChildUntil(t *testing.T, testName, dir string, n int, delay time.Duration) int64 {
+// KillChildAfter re-runs this test binary as a child process (only
+// testName, with env added to the environment), reads its stdout until n
+// lines "<marker> <hex zxid>" have come, lets it run delay more, kills it
+// with SIGKILL and returns the last zxid it reported. A child that stops
+// before n reports fails the test. Crash tests of engines and of the
+// persister share it.
+func KillChildAfter(t *testing.T, testName string, env []string, marker string, n int, delay time.Duration) int64 {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+testName+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashSeed+"="+strconv.Itoa(crashSeed))
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -120,7 +123,7 @@ func runChildUntil(t *testing.T, testName, dir string, n int, delay time.Duratio
 	sc := bufio.NewScanner(out)
 	for seen < n && sc.Scan() {
 		line := sc.Text()
-		if z, ok := strings.CutPrefix(line, "synced "); ok {
+		if z, ok := strings.CutPrefix(line, marker+" "); ok {
 			v, err := strconv.ParseInt(z, 16, 64)
 			if err != nil {
 				t.Fatalf("child said %q", line)
@@ -133,12 +136,10 @@ func runChildUntil(t *testing.T, testName, dir string, n int, delay time.Duratio
 		t.Fatal(err)
 	}
 	if seen < n {
-		t.Fatalf("the crash child stopped after %d of %d synced commits (its stderr is above)", seen, n)
+		t.Fatalf("the child stopped after %d of %d %q reports (its stderr is above)", seen, n, marker)
 	}
 	go io.Copy(io.Discard, out)
-	time.Sleep(delay)
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	time.Sleep(delay) // fault injection: the kill lands while it keeps committing
 	return last
 }
 
