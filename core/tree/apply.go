@@ -246,12 +246,9 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 	n := &Node{Data: data, ACL: aclIdx, Stat: proto.StatPersisted{
 		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time, EphemeralOwner: owner,
 	}}
-	// A node left in the map by an inconsistent snapshot (present in the
-	// map but not in its parent's children) is replaced, as Java's put.
-	if old := t.nodes[path]; old != nil {
-		t.digest -= uint64(old.digest)
-		t.unindexOwner(path, old.Stat.EphemeralOwner)
-	}
+	// The node map holds a path exactly when its parent lists the child
+	// (Apply and Loader both keep that), so the child check above stands
+	// for a lookup here.
 	t.putNode(path, n)
 	t.indexOwner(path, owner)
 	t.changed(path, n)
