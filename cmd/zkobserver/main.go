@@ -39,6 +39,8 @@ func newApp() *cli.App {
 		},
 		Commands: []*cli.Command{
 			benchCommand(),
+			restoreCommand(),
+			snapshotCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",
