@@ -232,16 +232,16 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 		}
 		return proto.ErrNodeExists, nil
 	}
-	t.preChange(parent)
 	if parentCVersion == -1 {
 		parentCVersion = parent.Stat.Cversion + 1
 	}
 	if parentCVersion > parent.Stat.Cversion {
+		old := parent.Stat
 		parent.Stat.Cversion = parentCVersion
 		parent.Stat.Pzxid = zxid
+		t.restat(parentKey, parent, &old)
 	}
 	t.addChild(parent, name)
-	t.postChange(parentKey, parent)
 	t.changed(parentKey, parent)
 	n := &Node{Data: data, ACL: aclIdx, Stat: proto.StatPersisted{
 		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time, EphemeralOwner: owner,
@@ -267,12 +267,12 @@ func (t *DataTree) deleteNode(path string, zxid int64) proto.ErrCode {
 	if parent == nil {
 		return proto.ErrNoNode
 	}
-	t.preChange(parent)
 	delete(parent.children, name)
 	if zxid > parent.Stat.Pzxid {
+		old := parent.Stat
 		parent.Stat.Pzxid = zxid
+		t.restat(parentKey, parent, &old)
 	}
-	t.postChange(parentKey, parent)
 	t.changed(parentKey, parent)
 	n := t.nodes[path]
 	if n == nil {
@@ -315,10 +315,10 @@ func (t *DataTree) setData(path string, data []byte, version int32, zxid, time i
 // setACLLocked is DataTree.setACL on an existing node.
 func (t *DataTree) setACLLocked(k string, n *Node, acl []proto.ACL, version int32) {
 	t.acls.removeUsage(n.ACL)
-	t.preChange(n)
+	old := n.Stat
 	n.Stat.Aversion = version
 	n.ACL = t.acls.convert(acl)
-	t.postChange(k, n)
+	t.restat(k, n, &old)
 	t.changed(k, n)
 }
 
@@ -332,10 +332,10 @@ func (t *DataTree) setCversionPzxid(k string, cversion int32, zxid int64) bool {
 		cversion = n.Stat.Cversion + 1
 	}
 	if cversion > n.Stat.Cversion {
-		t.preChange(n)
+		old := n.Stat
 		n.Stat.Cversion = cversion
 		n.Stat.Pzxid = zxid
-		t.postChange(k, n)
+		t.restat(k, n, &old)
 		t.changed(k, n)
 	}
 	return true

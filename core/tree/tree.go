@@ -138,7 +138,7 @@ type DataTree struct {
 	digest     uint64
 	trigger    Trigger
 	rec        Recorder
-	digestBuf  [60]byte // scratch for node digests; guarded by mu (writers)
+	digester   digester // guarded by mu (writers)
 }
 
 // New returns a tree as a fresh Java server has it: the root, /zookeeper,
@@ -244,7 +244,7 @@ func TTLOwner(ttl int64) int64 { return ttlMask | (ttl & MaxTTL) }
 
 // putNode inserts n under path, counting its digest.
 func (t *DataTree) putNode(path string, n *Node) {
-	n.digest = nodeDigest(path, n.Data, &n.Stat, &t.digestBuf)
+	n.digest = t.digester.node(path, n.Data, &n.Stat)
 	t.digest += uint64(n.digest)
 	t.nodes[path] = n
 }
@@ -253,7 +253,18 @@ func (t *DataTree) putNode(path string, n *Node) {
 func (t *DataTree) preChange(n *Node) { t.digest -= uint64(n.digest) }
 
 func (t *DataTree) postChange(path string, n *Node) {
-	n.digest = nodeDigest(path, n.Data, &n.Stat, &t.digestBuf)
+	n.digest = t.digester.node(path, n.Data, &n.Stat)
+	t.digest += uint64(n.digest)
+}
+
+// restat updates the digests after a change of n's stored stat alone (its
+// path and data unchanged) from old, without reading path or data.
+func (t *DataTree) restat(path string, n *Node, old *proto.StatPersisted) {
+	if strings.HasPrefix(path, zookeeperSubtree) {
+		return // counts 0 whatever its stat
+	}
+	t.digest -= uint64(n.digest)
+	n.digest = t.digester.restat(n.digest, old, &n.Stat)
 	t.digest += uint64(n.digest)
 }
 
