@@ -220,7 +220,13 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 	// Java converts the ACL before the existence check, so a replayed
 	// create that finds its node keeps a reference on the ACL.
 	aclIdx := t.acls.convert(acl)
-	if _, exists := parent.children[name]; exists {
+	// One hash of the child name serves as existence check and insert.
+	if parent.children == nil {
+		parent.children = make(map[string]struct{}, 1)
+	}
+	before := len(parent.children)
+	parent.children[name] = struct{}{}
+	if len(parent.children) == before {
 		// The node this very txn created, taken by a fuzzy snapshot with
 		// an ACL index the snapshot's table may not have (or may give to
 		// another list): it gets its list back, with the reference just
@@ -241,7 +247,6 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 		parent.Stat.Pzxid = zxid
 		t.restat(parentKey, parent, &old)
 	}
-	t.addChild(parent, name)
 	t.changed(parentKey, parent)
 	n := &Node{Data: data, ACL: aclIdx, Stat: proto.StatPersisted{
 		Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time, EphemeralOwner: owner,
