@@ -5,21 +5,18 @@ package interop
 
 import (
 	"bytes"
-	"fmt"
 	"hash/adler32"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-zookeeper/zk"
 
 	"github.com/zkobserver/zkobserver/core/jute"
 	"github.com/zkobserver/zkobserver/core/proto"
 	"github.com/zkobserver/zkobserver/core/tree"
 	"github.com/zkobserver/zkobserver/internal/ensemble"
+	"github.com/zkobserver/zkobserver/internal/zktest"
 	"github.com/zkobserver/zkobserver/snapshot"
 )
 
@@ -322,83 +319,12 @@ func checkLogReencodes(t *testing.T, path string) {
 }
 
 // treeAsClientSees renders our tree the way readTree renders Java's.
-func treeAsClientSees(tr *tree.DataTree) map[string]clientNode {
-	out := map[string]clientNode{}
-	tr.View(func(v tree.View) {
-		v.Walk(func(p string, n *tree.Node) bool {
-			if p == "" {
-				p = "/"
-			}
-			st := v.Stat(n)
-			var acl []zk.ACL
-			for _, a := range v.ACL(n) {
-				acl = append(acl, zk.ACL{Perms: a.Perms, Scheme: a.ID.Scheme, ID: a.ID.ID})
-			}
-			out[p] = clientNode{Data: n.Data, ACL: acl, Stat: zk.Stat{
-				Czxid: st.Czxid, Mzxid: st.Mzxid, Ctime: st.Ctime, Mtime: st.Mtime,
-				Version: st.Version, Cversion: st.Cversion, Aversion: st.Aversion,
-				EphemeralOwner: st.EphemeralOwner, DataLength: st.DataLength,
-				NumChildren: st.NumChildren, Pzxid: st.Pzxid,
-			}}
-			return true
-		})
-	})
-	return out
-}
+func treeAsClientSees(tr *tree.DataTree) map[string]clientNode { return zktest.TreeAsClientSees(tr) }
 
-// sameTree compares two client views node by node and reports every
-// difference. /zookeeper/config is each server's local bookkeeping (Java
-// writes it from its own configuration, outside any txn), so only its
-// presence is compared.
+// sameTree compares two client views node by node (see zktest.SameTree).
 func sameTree(t *testing.T, sid int, got, want map[string]clientNode) bool {
 	t.Helper()
-	var diffs []string
-	for p, w := range want {
-		g, ok := got[p]
-		switch {
-		case !ok:
-			diffs = append(diffs, fmt.Sprintf("missing %s", p))
-		case p == tree.ConfigPath:
-		case !bytes.Equal(g.Data, w.Data):
-			diffs = append(diffs, fmt.Sprintf("%s: data %q, want %q", p, g.Data, w.Data))
-		case g.Stat != w.Stat:
-			diffs = append(diffs, fmt.Sprintf("%s: stat\n  %+v\nwant\n  %+v", p, g.Stat, w.Stat))
-		case !equalACL(g.ACL, w.ACL):
-			diffs = append(diffs, fmt.Sprintf("%s: acl %v, want %v", p, g.ACL, w.ACL))
-		}
-	}
-	for p := range got {
-		if _, ok := want[p]; !ok {
-			diffs = append(diffs, fmt.Sprintf("extra %s", p))
-		}
-	}
-	sort.Strings(diffs)
-	for i, d := range diffs {
-		if i == 20 {
-			t.Errorf("server %d: ... %d more differences", sid, len(diffs)-i)
-			break
-		}
-		t.Errorf("server %d: %s", sid, d)
-	}
-	return len(diffs) == 0
+	return zktest.SameTree(t, sid, got, want)
 }
 
-func equalACL(a, b []zk.ACL) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func maxZxid(m map[string]clientNode) int64 {
-	var z int64
-	for _, n := range m {
-		z = max(z, n.Stat.Mzxid, n.Stat.Pzxid, n.Stat.Czxid)
-	}
-	return z
-}
+func maxZxid(m map[string]clientNode) int64 { return zktest.MaxZxid(m) }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -14,42 +13,14 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkobserver/zkobserver/internal/ensemble"
+	"github.com/zkobserver/zkobserver/internal/zktest"
 )
-
-type quietLogger struct{}
-
-func (quietLogger) Printf(string, ...any) {}
 
 // connect opens a go-zookeeper session to one server and waits until it is
 // connected. dialer may be nil.
 func connect(t *testing.T, addr string, timeout time.Duration, dialer zk.Dialer) *zk.Conn {
 	t.Helper()
-	if dialer == nil {
-		var d net.Dialer
-		dialer = func(network, address string, timeout time.Duration) (net.Conn, error) {
-			return d.Dial(network, address)
-		}
-	}
-	c, events, err := zk.Connect([]string{addr}, timeout, zk.WithLogger(quietLogger{}), zk.WithLogInfo(false), zk.WithDialer(dialer))
-	if err != nil {
-		t.Fatalf("connect %s: %v", addr, err)
-	}
-	t.Cleanup(c.Close)
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				go func() {
-					for range events {
-					}
-				}()
-				return c
-			}
-		case <-deadline:
-			t.Fatalf("connect %s: no session after 30s", addr)
-		}
-	}
+	return zktest.Connect(t, addr, timeout, dialer)
 }
 
 // severableDialer lets a test cut a session's TCP connection and refuse
@@ -295,49 +266,13 @@ func waitGone(t *testing.T, c *zk.Conn, paths ...string) {
 }
 
 // clientNode is a znode as a client reads it.
-type clientNode struct {
-	Data []byte
-	Stat zk.Stat
-	ACL  []zk.ACL
-}
+type clientNode = zktest.ClientNode
 
 // readTree reads every znode through a client with digest auth (so that no
 // ACL hides anything), after a sync so the server is up to date.
 func readTree(t *testing.T, addr string) map[string]clientNode {
-	c := connect(t, addr, 10*time.Second, nil)
-	if err := c.AddAuth("digest", []byte(user+":"+password)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Sync("/"); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]clientNode{}
-	var walk func(p string)
-	walk = func(p string) {
-		data, st, err := c.Get(p)
-		if err != nil {
-			t.Fatalf("get %s: %v", p, err)
-		}
-		acl, _, err := c.GetACL(p)
-		if err != nil {
-			t.Fatalf("getACL %s: %v", p, err)
-		}
-		out[p] = clientNode{Data: data, Stat: *st, ACL: acl}
-		kids, _, err := c.Children(p)
-		if err != nil {
-			t.Fatalf("children %s: %v", p, err)
-		}
-		sort.Strings(kids)
-		for _, k := range kids {
-			if p == "/" {
-				walk("/" + k)
-			} else {
-				walk(p + "/" + k)
-			}
-		}
-	}
-	walk("/")
-	return out
+	t.Helper()
+	return zktest.ReadTree(t, addr, user+":"+password)
 }
 
 func waitCtx(t *testing.T, d time.Duration) context.Context {
