@@ -144,6 +144,8 @@ type Persister struct {
 	stalls    atomic.Int64 // times the applier waited for the committer
 	done      chan struct{}
 	wake      chan struct{}
+
+	last map[string]int // the committer's coalescing index, reused
 }
 
 var _ tree.Recorder = (*Persister)(nil)
@@ -329,7 +331,11 @@ func (p *Persister) commit(b *batch) error {
 		sb.LastZxid = p.committed.Load() // epochs only
 	}
 	// Coalesce: the last change of each path wins.
-	last := make(map[string]int, len(b.changes))
+	if p.last == nil {
+		p.last = make(map[string]int, len(b.changes))
+	}
+	last := p.last
+	defer clear(last)
 	for i := range b.changes {
 		last[b.changes[i].node.Path] = i
 	}

@@ -474,8 +474,13 @@ func newTxnBody(t OpCode) (jute.Record, bool) {
 // entry). maxLen bounds every buffer and string (0 means
 // jute.DefaultMaxLength). Slices in the result alias b.
 func DecodeTxn(b []byte, maxLen int) (*Txn, error) {
-	t := &Txn{}
-	d := jute.NewDecoder(b, maxLen)
+	// One allocation for the txn and its decoder (the decoder escapes
+	// through the body's Decode; the txn keeps b alive anyway).
+	x := &struct {
+		txn Txn
+		dec jute.Decoder
+	}{dec: *jute.NewDecoder(b, maxLen)}
+	t, d := &x.txn, &x.dec
 	t.Decode(d)
 	if err := d.Finish(); err != nil {
 		return nil, fmt.Errorf("decode txn: %w", err)
