@@ -109,6 +109,19 @@ type Options struct {
 	// StartTimeout bounds how long Start (per attempt) and Restart wait for
 	// servers to come up. Default 60s.
 	StartTimeout time.Duration
+	// Standalone runs one Java server whose zoo.cfg has no server.N lines,
+	// so QuorumPeerMain runs it as a standalone ZooKeeperServerMain (srvr
+	// says "Mode: standalone"; zxids stay in epoch 0; acceptedEpoch and
+	// currentEpoch are neither read nor written). Voters must then be 0
+	// or 1, with no Observers or ExtraServers. Start waits until it
+	// serves; WaitForLeader never succeeds.
+	Standalone bool
+	// Prepare, if set, is called for every Java server after its dataDir,
+	// myid and zoo.cfg are written and before its JVM first starts (again,
+	// on a fresh directory, for each start attempt after a port conflict),
+	// e.g. to seed DataDir/version-2 with snapshot files. An error fails
+	// Start.
+	Prepare func(n *Node) error
 
 	// allocPorts replaces freePorts in tests of the port-conflict retry.
 	allocPorts func(n int) ([]int, error)
@@ -183,6 +196,9 @@ func Start(tb testing.TB, opts Options) *Ensemble {
 
 // normalize applies defaults and validates opts.
 func normalize(o Options) (Options, error) {
+	if o.Standalone && o.Voters == 0 {
+		o.Voters = 1
+	}
 	if o.Voters == 0 {
 		o.Voters = DefaultVoters
 	}
@@ -200,6 +216,9 @@ func normalize(o Options) (Options, error) {
 	}
 	if o.Voters < 0 || o.Observers < 0 || o.TickTime < 0 || o.InitLimit < 0 || o.SyncLimit < 0 {
 		return o, errors.New("negative count in Options")
+	}
+	if o.Standalone && (o.Voters != 1 || o.Observers != 0 || len(o.ExtraServers) != 0) {
+		return o, errors.New("a Standalone server is one Java server: no more Voters, no Observers or ExtraServers")
 	}
 	o.ExtraServers = slices.Clone(o.ExtraServers)
 	used := map[int]bool{}
@@ -284,6 +303,9 @@ func (e *Ensemble) tryStart() error {
 
 	e.servers = nil
 	for _, n := range e.all {
+		if o.Standalone {
+			break // no server.N lines: QuorumPeerMain runs it standalone
+		}
 		line := fmt.Sprintf("server.%d=127.0.0.1:%d:%d", n.ID, n.QuorumPort, n.ElectionPort)
 		if n.Role == RoleObserver {
 			line += ":observer"
@@ -294,6 +316,11 @@ func (e *Ensemble) tryStart() error {
 	for _, n := range e.java {
 		if err := e.writeNodeFiles(n); err != nil {
 			return err
+		}
+		if o.Prepare != nil {
+			if err := o.Prepare(n); err != nil {
+				return fmt.Errorf("preparing server %d: %w", n.ID, err)
+			}
 		}
 	}
 	for _, n := range e.java {
@@ -331,9 +358,12 @@ func (e *Ensemble) zooCfg(n *Node) string {
 		{"clientPortAddress", "127.0.0.1"},
 		{"4lw.commands.whitelist", "*"},
 		{"admin.enableServer", "false"},
-		// Keeps a one-voter ensemble in quorum mode (leader, not standalone).
-		{"standaloneEnabled", "false"},
-		{"reconfigEnabled", "false"},
+	}
+	if !o.Standalone {
+		props = append(props,
+			// Keeps a one-voter ensemble in quorum mode (leader, not standalone).
+			kv{"standaloneEnabled", "false"},
+			kv{"reconfigEnabled", "false"})
 	}
 	if n.Role == RoleObserver {
 		props = append(props, kv{"peerType", "observer"})

@@ -279,6 +279,38 @@ func TestNormalize(t *testing.T) {
 	if _, err := normalize(Options{ExtraServers: []ServerSpec{{Role: "leader"}}}); err == nil {
 		t.Fatal("bad role accepted")
 	}
+	if o, err := normalize(Options{Standalone: true}); err != nil || o.Voters != 1 {
+		t.Fatalf("standalone: %+v %v", o, err)
+	}
+	for _, o := range []Options{{Standalone: true, Voters: 3}, {Standalone: true, Observers: 1}, {Standalone: true, ExtraServers: []ServerSpec{{}}}} {
+		if _, err := normalize(o); err == nil {
+			t.Fatalf("standalone with %+v accepted", o)
+		}
+	}
+}
+
+// TestStandaloneWithPrepare starts a standalone server on a dataDir that
+// Prepare filled first: the server keeps what Prepare wrote and serves as
+// "standalone".
+func TestStandaloneWithPrepare(t *testing.T) {
+	var prepared []int
+	e := Start(t, Options{Standalone: true, Prepare: func(n *Node) error {
+		prepared = append(prepared, n.ID)
+		return os.WriteFile(filepath.Join(n.DataDir, "seed"), []byte("x"), 0o644)
+	}})
+	if len(prepared) == 0 || prepared[len(prepared)-1] != 1 {
+		t.Fatalf("Prepare called for %v", prepared)
+	}
+	if m, err := e.Mode(context.Background(), 1); err != nil || m != ModeStandalone {
+		t.Fatalf("mode %q %v", m, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(e.Node(1).DataDir, "seed")); err != nil || string(b) != "x" {
+		t.Fatalf("seed: %q %v", b, err)
+	}
+	cfg, _ := os.ReadFile(e.ZooCfg(1))
+	if strings.Contains(string(cfg), "server.") || len(e.ServerLines()) != 0 {
+		t.Fatalf("standalone zoo.cfg has server lines:\n%s", cfg)
+	}
 }
 
 func TestZooCfgProperties(t *testing.T) {

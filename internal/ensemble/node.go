@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/zkobserver/zkobserver/internal/ensemble/zkjava"
 )
 
 // Node is one ensemble member. The exported fields are fixed after Start and
@@ -124,7 +126,7 @@ func (n *Node) jvmArgs(extra []string) []string {
 	}
 	args = append(args, n.e.opts.JVMFlags...)
 	args = append(args, extra...)
-	return append(args, "-cp", classpath(), quorumPeerMain, n.ConfigFile)
+	return append(args, "-cp", zkjava.Classpath(), zkjava.QuorumPeerMain, n.ConfigFile)
 }
 
 // start launches the node's JVM with stdout and stderr appended to LogFile.
@@ -141,11 +143,11 @@ func (n *Node) start(extra []string) error {
 	args := n.jvmArgs(extra)
 	fmt.Fprintf(f, "=== ensemble: starting server %d (%s) at %s: java %s\n",
 		n.ID, n.Role, time.Now().Format(time.RFC3339Nano), strings.Join(args, " "))
-	cmd := exec.Command(javaPath(), args...)
+	cmd := exec.Command(zkjava.Java(), args...)
 	cmd.Dir = n.dir
 	cmd.Stdout = f
 	cmd.Stderr = f
-	cmd.SysProcAttr = sysProcAttr(true)
+	cmd.SysProcAttr = zkjava.SysProcAttr(true)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("ensemble: starting server %d: %w", n.ID, err)
 	}

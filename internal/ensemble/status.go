@@ -227,6 +227,12 @@ func (e *Ensemble) waitReady(ctx context.Context) error {
 
 func (e *Ensemble) allServing(ctx context.Context) error {
 	modes := e.modes(ctx)
+	if e.opts.Standalone {
+		if m := modes[e.java[0].ID]; m != ModeStandalone {
+			return fmt.Errorf("server %d not serving standalone (mode %q)", e.java[0].ID, m)
+		}
+		return nil
+	}
 	for _, n := range e.java {
 		want := ModeFollower
 		if n.Role == RoleObserver {

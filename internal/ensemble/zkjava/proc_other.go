@@ -1,11 +1,11 @@
 //go:build unix && !linux
 
-package ensemble
+package zkjava
 
 import "syscall"
 
-// sysProcAttr puts the child in its own process group so the whole group
+// SysProcAttr puts the child in its own process group so the whole group
 // can be signalled. dieWithParent is not supported outside Linux.
-func sysProcAttr(dieWithParent bool) *syscall.SysProcAttr {
+func SysProcAttr(dieWithParent bool) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }

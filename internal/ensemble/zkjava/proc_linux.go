@@ -1,14 +1,14 @@
 //go:build linux
 
-package ensemble
+package zkjava
 
 import "syscall"
 
-// sysProcAttr puts the child in its own process group (so the whole group
+// SysProcAttr puts the child in its own process group (so the whole group
 // can be signalled) and, if dieWithParent, asks the kernel to SIGKILL it
 // when the thread that started it exits, so servers do not outlive a test
 // binary that dies without running its cleanups.
-func sysProcAttr(dieWithParent bool) *syscall.SysProcAttr {
+func SysProcAttr(dieWithParent bool) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{Setpgid: true}
 	if dieWithParent {
 		a.Pdeathsig = syscall.SIGKILL
