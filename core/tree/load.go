@@ -129,7 +129,7 @@ func (t *DataTree) ReplaceWith(src *DataTree) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.nodes, t.acls, t.ephemerals = src.nodes, src.acls, src.ephemerals
-	t.containers, t.ttls, t.sessions = src.containers, src.ttls, src.sessions
+	t.containers, t.ttls, t.sessions, t.quotas = src.containers, src.ttls, src.sessions, src.quotas
 	t.lastZxid, t.digest = src.lastZxid, src.digest
 	src.reset()
 }

@@ -150,3 +150,10 @@ func sortedKeys(m map[string]struct{}) []string {
 	sort.Strings(out)
 	return out
 }
+
+// NodeCount returns the number of znodes.
+func (t *DataTree) NodeCount() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.nodes)
+}

@@ -1,0 +1,383 @@
+// Package observer is the orchestrator: it owns the DataTree, the persister
+// and the storage engine, holds the observer's state, and runs the single
+// apply loop that the learner feeds.
+//
+// Persistence rules kept here: the tree and the engine move together; the
+// engine's lastZxid never names a txn whose effects it lacks (the persister
+// commits whole txns); accepted and current epochs are durable before the
+// leader is told about them; a SNAP is installed into the engine in one
+// staged install before NEWLEADER is acknowledged; a session cut between a
+// SNAP and UPTODATE, a TRUNC, or a digest mismatch resets the store to
+// empty (flagged for resync), so the next sync is a SNAP and a diverged or
+// half-synced tree is never kept.
+package observer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zkobserver/zkobserver/core/learner"
+	"github.com/zkobserver/zkobserver/core/persist"
+	"github.com/zkobserver/zkobserver/core/proto"
+	"github.com/zkobserver/zkobserver/core/tree"
+	"github.com/zkobserver/zkobserver/storage"
+)
+
+// Config configures an Observer.
+type Config struct {
+	Learner learner.Config
+	Engine  storage.Engine // owned by the caller, open; not closed by Observer
+	Persist persist.Options
+	Backoff learner.Backoff
+	// Reset wipes the engine at start, so that the first sync is a SNAP.
+	Reset  bool
+	Logger zerolog.Logger
+}
+
+// ErrDigestMismatch ends a session whose txn left the tree with another
+// digest than the leader's.
+var ErrDigestMismatch = errors.New("tree digest differs from the leader's")
+
+// digestVersion is the digest algorithm this tree keeps (Java's
+// DigestCalculator.DIGEST_VERSION).
+const digestVersion = 2
+
+// Observer is one zkobserver attached to an ensemble.
+type Observer struct {
+	cfg  Config
+	log  zerolog.Logger
+	tree *tree.DataTree
+	eng  storage.Engine
+
+	// Owned by the apply loop (and by New before it starts).
+	p      *persist.Persister
+	pub    atomic.Pointer[persist.Persister] // p, for readers off the apply loop
+	meta   storage.Meta // epochs (LastZxid is the tree's)
+	fuzzy  bool         // since a SNAP, no leader digest has matched yet
+	failed error        // a fatal apply-loop error, reported to the learner
+
+	work chan item
+	// inSync is set from Snap to UpToDate: a session cut in between leaves
+	// a half-synced tree (reset at Disconnected).
+	snapPending bool
+	mismatch    atomic.Bool
+
+	state   atomic.Int32
+	leader  atomic.Int64
+	metrics Metrics
+
+	mu       sync.Mutex
+	lastSync learner.SyncReport
+	synced   chan struct{} // closed and replaced at every UPTODATE
+}
+
+// item is one unit of the apply loop: a txn, or a function run between
+// txns (with its result sent on done).
+type item struct {
+	txn  *proto.Txn
+	fn   func() error
+	done chan error
+}
+
+// New loads the engine's state into a tree (or wipes it, with cfg.Reset).
+func New(cfg Config) (*Observer, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("observer: no storage engine")
+	}
+	o := &Observer{cfg: cfg, log: cfg.Logger, eng: cfg.Engine, work: make(chan item, 4096), synced: make(chan struct{})}
+	o.leader.Store(-1)
+	if cfg.Reset {
+		if err := persist.Install(cfg.Engine, tree.New(cfg.Learner.Tree), storage.Meta{}); err != nil {
+			return nil, fmt.Errorf("reset: %w", err)
+		}
+		o.log.Warn().Msg("store reset: the next sync is a SNAP")
+	}
+	start := time.Now()
+	t, meta, err := persist.LoadTree(cfg.Engine, cfg.Learner.Tree)
+	if err != nil {
+		return nil, err
+	}
+	o.tree, o.meta = t, meta
+	o.setPersister(persist.New(cfg.Engine, t.LastZxid(), o.persistOpts()))
+	o.metrics.lastZxid.Store(t.LastZxid())
+	o.log.Info().Str("zxid", hex(t.LastZxid())).Int("znodes", t.NodeCount()).Int64("accepted_epoch", meta.AcceptedEpoch).
+		Int64("current_epoch", meta.CurrentEpoch).Bool("needs_resync", meta.NeedsResync).Dur("load", time.Since(start)).Msg("state loaded")
+	return o, nil
+}
+
+func (o *Observer) persistOpts() persist.Options {
+	opts := o.cfg.Persist
+	opts.Logger = o.log
+	return opts
+}
+
+// Tree returns the observer's tree. It stays the same object for the
+// observer's life (a SNAP replaces its content).
+func (o *Observer) Tree() *tree.DataTree { return o.tree }
+
+// State returns the current state.
+func (o *Observer) State() State { return State(o.state.Load()) }
+
+// Leader returns the sid of the leader followed, or -1.
+func (o *Observer) Leader() int64 { return o.leader.Load() }
+
+// LastSync returns the report of the last completed sync.
+func (o *Observer) LastSync() learner.SyncReport {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.lastSync
+}
+
+// Synced returns a channel closed at the next UPTODATE.
+func (o *Observer) Synced() <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.synced
+}
+
+// DurableZxid returns the zxid of the last txn the engine holds durably.
+func (o *Observer) DurableZxid() int64 { return o.pub.Load().DurableZxid() }
+
+// setPersister replaces the persister (apply loop, or New).
+func (o *Observer) setPersister(p *persist.Persister) {
+	o.p = p
+	o.pub.Store(p)
+	o.tree.SetRecorder(p)
+}
+
+// Metrics returns the observer's metrics.
+func (o *Observer) Metrics() *Metrics { return &o.metrics }
+
+// Run follows the ensemble until ctx ends, then stops the apply loop and
+// flushes the persister. It returns nil after a clean stop, or the
+// persister's error.
+func (o *Observer) Run(ctx context.Context) error {
+	o.metrics.obs = o
+	loopDone := make(chan struct{})
+	go o.applyLoop(loopDone)
+	lcfg := o.cfg.Learner
+	lcfg.Logger = o.log
+	err := learner.Run(ctx, &lcfg, o, o, o.cfg.Backoff)
+	close(o.work)
+	<-loopDone
+	o.state.Store(int32(Stopped))
+	perr := o.p.Close()
+	o.log.Info().Str("durable_zxid", hex(o.p.DurableZxid())).Str("last_zxid", hex(o.tree.LastZxid())).Msg("observer stopped")
+	if perr != nil {
+		return perr
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+// applyLoop is the single writer of the tree.
+func (o *Observer) applyLoop(done chan struct{}) {
+	defer close(done)
+	for it := range o.work {
+		if it.fn != nil {
+			err := o.failed
+			if err == nil {
+				err = it.fn()
+			}
+			it.done <- err
+			continue
+		}
+		if o.failed == nil {
+			o.failed = o.apply(it.txn)
+		}
+	}
+}
+
+// apply applies one txn and checks the leader's digest.
+func (o *Observer) apply(txn *proto.Txn) error {
+	o.tree.Apply(txn)
+	o.metrics.txns.Add(1)
+	o.metrics.lastZxid.Store(txn.Header.Zxid)
+	if err := o.p.Err(); err != nil {
+		return fmt.Errorf("persister: %w", err)
+	}
+	d := txn.Digest
+	if d == nil || d.Version != digestVersion {
+		return nil
+	}
+	got := o.tree.Digest()
+	if got == d.TreeDigest {
+		o.fuzzy = false
+		return nil
+	}
+	if o.fuzzy {
+		// Replaying over a fuzzy SNAP: txns the snapshot already holds
+		// may leave the tree off until the replay passes them.
+		o.metrics.fuzzyDigests.Add(1)
+		return nil
+	}
+	o.metrics.digestMismatches.Add(1)
+	o.mismatch.Store(true)
+	o.log.Error().Str("zxid", hex(txn.Header.Zxid)).Stringer("type", txn.Header.Type).Int64("leader_digest", d.TreeDigest).
+		Int64("our_digest", got).Msg("DIGEST MISMATCH: the tree diverged from the leader's; dropping it and resyncing by SNAP")
+	return fmt.Errorf("%w at zxid %s", ErrDigestMismatch, hex(txn.Header.Zxid))
+}
+
+// do runs fn on the apply loop, after everything queued before it.
+func (o *Observer) do(fn func() error) error {
+	done := make(chan error, 1)
+	o.work <- item{fn: fn, done: done}
+	return <-done
+}
+
+// --- learner.Sink ---
+
+// Position implements learner.Sink.
+func (o *Observer) Position() learner.Position {
+	var pos learner.Position
+	o.do(func() error {
+		pos = learner.Position{LastZxid: o.tree.LastZxid(), AcceptedEpoch: o.meta.AcceptedEpoch, CurrentEpoch: o.meta.CurrentEpoch}
+		return nil
+	})
+	return pos
+}
+
+// AcceptEpoch implements learner.Sink.
+func (o *Observer) AcceptEpoch(epoch int64) error {
+	return o.do(func() error {
+		o.meta.AcceptedEpoch = epoch
+		o.p.SetEpochs(o.meta.AcceptedEpoch, o.meta.CurrentEpoch)
+		return o.p.Flush()
+	})
+}
+
+// Diff implements learner.Sink.
+func (o *Observer) Diff(int64) error { return o.failedErr() }
+
+func (o *Observer) failedErr() error { return o.do(func() error { return nil }) }
+
+// Snap implements learner.Sink: the snapshot replaces the state, in the
+// engine (one staged install) and in the tree.
+func (o *Observer) Snap(zxid int64, t *tree.DataTree) error {
+	return o.do(func() error {
+		o.snapPending = true
+		if err := o.p.Close(); err != nil {
+			return err
+		}
+		meta := storage.Meta{LastZxid: zxid, AcceptedEpoch: o.meta.AcceptedEpoch, CurrentEpoch: o.meta.CurrentEpoch}
+		start := time.Now()
+		if err := persist.Install(o.eng, t, meta); err != nil {
+			return fmt.Errorf("installing SNAP %s: %w", hex(zxid), err)
+		}
+		n := t.NodeCount()
+		o.tree.ReplaceWith(t)
+		o.setPersister(persist.New(o.eng, zxid, o.persistOpts()))
+		o.fuzzy = true
+		o.metrics.lastZxid.Store(zxid)
+		o.log.Info().Str("zxid", hex(zxid)).Int("znodes", n).Dur("install", time.Since(start)).Msg("SNAP installed")
+		return nil
+	})
+}
+
+// Txn implements learner.Sink.
+func (o *Observer) Txn(txn *proto.Txn) error {
+	if o.mismatch.Load() {
+		return o.failedErr()
+	}
+	o.work <- item{txn: txn}
+	return nil
+}
+
+// NewLeader implements learner.Sink.
+func (o *Observer) NewLeader(epoch int64, config []byte) error {
+	return o.do(func() error {
+		o.meta.CurrentEpoch = epoch
+		o.p.SetEpochs(o.meta.AcceptedEpoch, o.meta.CurrentEpoch)
+		return o.p.Flush()
+	})
+}
+
+// UpToDate implements learner.Sink.
+func (o *Observer) UpToDate(r learner.SyncReport) error {
+	if err := o.do(func() error { o.snapPending = false; return nil }); err != nil {
+		return err
+	}
+	o.state.Store(int32(Observing))
+	o.metrics.recordSync(r)
+	o.log.Info().Stringer("mode", r.Mode).Int64("leader", r.Leader.SID).Str("from_zxid", hex(r.From)).Str("to_zxid", hex(r.To)).
+		Int("txns", r.Txns).Int64("bytes", r.Bytes).Dur("duration", r.Duration).Msg("synced with the leader")
+	o.mu.Lock()
+	o.lastSync = r
+	close(o.synced)
+	o.synced = make(chan struct{})
+	o.mu.Unlock()
+	return nil
+}
+
+// Touches implements learner.Sink. Client sessions arrive with the client
+// protocol; until then there is nothing to touch.
+func (o *Observer) Touches(dst []byte) []byte { return dst }
+
+// --- learner.Observer ---
+
+// Connected implements learner.Observer.
+func (o *Observer) Connected(leader learner.Peer) {
+	o.leader.Store(leader.SID)
+	o.state.Store(int32(Syncing))
+	o.metrics.connects.Add(1)
+}
+
+// Disconnected implements learner.Observer: a TRUNC, a digest mismatch or a
+// session cut between SNAP and UPTODATE resets the state.
+func (o *Observer) Disconnected(err error) {
+	o.leader.Store(-1)
+	o.state.Store(int32(Discovering))
+	var trunc *learner.TruncError
+	reason := ""
+	switch {
+	case errors.As(err, &trunc):
+		reason = "TRUNC"
+		o.metrics.truncs.Add(1)
+	case o.mismatch.Load():
+		reason = "digest mismatch"
+	}
+	rerr := o.do(func() error {
+		switch {
+		case reason != "":
+		case o.failed != nil:
+			reason = "apply loop failed: " + o.failed.Error()
+		case o.snapPending:
+			reason = "session ended during a SNAP sync"
+		}
+		if reason == "" {
+			return nil
+		}
+		return o.resetLocked()
+	})
+	if reason != "" {
+		o.log.Warn().Str("reason", reason).Err(rerr).Msg("state reset: the next sync is a SNAP")
+	}
+	o.mismatch.Store(false)
+}
+
+// resetLocked wipes tree and engine (keeping the epochs). Apply loop only.
+func (o *Observer) resetLocked() error {
+	o.failed, o.snapPending, o.fuzzy = nil, false, false
+	if err := o.p.Close(); err != nil {
+		o.log.Error().Err(err).Msg("persister failed before the reset")
+	}
+	fresh := tree.New(o.cfg.Learner.Tree)
+	if err := persist.Install(o.eng, fresh, storage.Meta{AcceptedEpoch: o.meta.AcceptedEpoch, CurrentEpoch: o.meta.CurrentEpoch}); err != nil {
+		o.failed = err
+		return err
+	}
+	o.tree.ReplaceWith(tree.New(o.cfg.Learner.Tree))
+	o.setPersister(persist.New(o.eng, 0, o.persistOpts()))
+	o.metrics.lastZxid.Store(0)
+	return nil
+}
+
+func hex(zxid int64) string { return fmt.Sprintf("%#x", zxid) }
