@@ -58,9 +58,9 @@ type Observer struct {
 	// Owned by the apply loop (and by New before it starts).
 	p      *persist.Persister
 	pub    atomic.Pointer[persist.Persister] // p, for readers off the apply loop
-	meta   storage.Meta // epochs (LastZxid is the tree's)
-	fuzzy  bool         // since a SNAP, no leader digest has matched yet
-	failed error        // a fatal apply-loop error, reported to the learner
+	meta   storage.Meta                      // epochs (LastZxid is the tree's)
+	fuzzy  bool                              // since a SNAP, no leader digest has matched yet
+	failed error                             // a fatal apply-loop error, reported to the learner
 
 	work chan item
 	// inSync is set from Snap to UpToDate: a session cut in between leaves
