@@ -38,6 +38,7 @@ func newApp() *cli.App {
 			return nil
 		},
 		Commands: []*cli.Command{
+			runCommand(),
 			benchCommand(),
 			restoreCommand(),
 			snapshotCommand(),
