@@ -4,10 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/zkobserver/zkobserver/core/proto"
+	"github.com/zkobserver/zkobserver/storage"
 )
 
 // Names of the quorum epoch files in the snapshot directory (B3).
@@ -71,4 +75,40 @@ func WriteEpochFile(path string, v int64) error {
 		return err
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+// ReadEpochs reads the epoch files of a snapshot directory for a tree whose
+// last zxid is lastZxid, as QuorumPeer.loadDataBase does: a missing file (a
+// standalone server never writes them) means the epoch of lastZxid, and
+// derived tells that happened; a currentEpoch older than that epoch is
+// replaced by currentEpoch.tmp if it exists (a crash while it was being
+// written). The result must then pass CheckEpochs; otherwise the error is
+// an *Error naming the directory and wrapping ErrEpochs. Nothing is written.
+func ReadEpochs(dir string, lastZxid int64) (e storage.Epochs, derived bool, err error) {
+	read := func(name string) (int64, error) {
+		v, err := ReadEpochFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			derived = true
+			return proto.ZxidEpoch(lastZxid), nil
+		}
+		return v, err
+	}
+	if e.Current, err = read(CurrentEpochFile); err != nil {
+		return e, derived, err
+	}
+	if e.Current < proto.ZxidEpoch(lastZxid) {
+		v, err := ReadEpochFile(filepath.Join(dir, CurrentEpochFile+".tmp"))
+		if err == nil {
+			e.Current = v
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return e, derived, err
+		}
+	}
+	if e.Accepted, err = read(AcceptedEpochFile); err != nil {
+		return e, derived, err
+	}
+	if err := CheckEpochs(lastZxid, e); err != nil {
+		return e, derived, &Error{File: dir, Offset: -1, Op: "epoch files", Err: err}
+	}
+	return e, derived, nil
 }

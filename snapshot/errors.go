@@ -42,6 +42,16 @@ var (
 	// snapshot body is missing or different.
 	ErrBadSignature = errors.New("bad snapshot signature")
 
+	// Replay (RestoreTree).
+
+	// ErrGap means txns are missing: the first log entry replayed does not
+	// follow the snapshot, an entry does not follow the one before it, or
+	// the logs end before the zxid a restore was asked to reach.
+	ErrGap = errors.New("txns missing")
+	// ErrDigestMismatch means the tree digest after a txn, or after loading
+	// a snapshot, differs from the digest the file recorded for it.
+	ErrDigestMismatch = errors.New("digest mismatch")
+
 	// API use.
 
 	// ErrUsage means methods called out of order (for example Sessions

@@ -407,9 +407,16 @@ func NewestValidSnapshot(dir string, opts *Options, load func(*SnapshotFile) err
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("%w in %s", ErrNoSnapshot, dir)
 	}
+	open := func(c FileName) (*SnapshotFile, error) { return OpenSnapshotFile(c.Path, opts) }
+	return firstValid(dir, cands, open, load)
+}
+
+// firstValid is the loop of NewestValidSnapshot over candidates already
+// chosen (newest first), each opened with open.
+func firstValid(dir string, cands []FileName, open func(FileName) (*SnapshotFile, error), load func(*SnapshotFile) error) (*LoadResult, error) {
 	var skipped []error
 	for _, c := range cands {
-		s, err := OpenSnapshotFile(c.Path, opts)
+		s, err := open(c)
 		if err == nil {
 			if load != nil {
 				err = load(s)
