@@ -5,7 +5,6 @@
 package bench
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -13,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -210,22 +208,35 @@ type LoadResult struct {
 	// included; LiveHeap is what a collection then keeps (the tree).
 	HeapAfterLoad int64 `json:"heap_after_load_bytes"`
 	LiveHeap      int64 `json:"live_heap_bytes"`
+	// LoadVsJava and DiskVsJava compare with the Java 3.8 server on the
+	// same tree in the same run (see SetJavaRatios): load seconds over
+	// Java's, disk bytes over the size of the Java snapshot. 0 when not
+	// measured.
+	LoadVsJava float64 `json:"load_vs_java,omitempty"`
+	DiskVsJava float64 `json:"disk_vs_java_snapshot,omitempty"`
 }
 
 // LoadInChild runs `self args...` (which must call LoadChild) and parses
 // its report.
 func LoadInChild(self string, args []string) (LoadResult, error) {
 	var res LoadResult
+	err := runChild(self, args, &res)
+	return res, err
+}
+
+// runChild runs `self args...`, whose stdout must be one JSON value, and
+// decodes it into out. The child's stderr is passed through.
+func runChild(self string, args []string, out any) error {
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	b, err := cmd.Output()
 	if err != nil {
-		return res, fmt.Errorf("load child: %w", err)
+		return fmt.Errorf("%s %s: %w", filepath.Base(self), strings.Join(args, " "), err)
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return res, fmt.Errorf("load child said %q: %w", out, err)
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("child said %q: %w", b, err)
 	}
-	return res, nil
+	return nil
 }
 
 // LoadChild is the child side: open the engine, load the tree as the
@@ -242,7 +253,7 @@ func LoadChild(name string, open Factory, dir string) error {
 		return err
 	}
 	elapsed := time.Since(start).Seconds()
-	res := LoadResult{Engine: name, LoadSeconds: elapsed, PeakRSS: peakRSS()}
+	res := LoadResult{Engine: name, LoadSeconds: elapsed, PeakRSS: peakRSSOf("self")}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapAfterLoad = int64(ms.HeapAlloc)
@@ -252,26 +263,6 @@ func LoadChild(name string, open Factory, dir string) error {
 	t.View(func(v tree.View) { res.Nodes = v.NodeCount() })
 	eng.Close()
 	return json.NewEncoder(os.Stdout).Encode(res)
-}
-
-// peakRSS reads VmHWM from /proc/self/status (0 where there is none).
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			fields := strings.Fields(v)
-			if len(fields) > 0 {
-				kb, _ := strconv.ParseInt(fields[0], 10, 64)
-				return kb * 1024
-			}
-		}
-	}
-	return 0
 }
 
 // Stream returns n encoded txns of the realistic stream (txngen defaults:
