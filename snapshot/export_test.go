@@ -3,7 +3,6 @@ package snapshot
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,30 +17,14 @@ import (
 
 var exportTreeOpts = tree.Options{ExtendedTypes: true}
 
-// goldenTree rebuilds the tree of the golden Java data directory: its
-// oldest snapshot plus every txn of its logs (persistent, sequential,
-// ephemeral, container and TTL nodes, several ACLs, a live session).
+// goldenTree restores the golden Java data directory (persistent,
+// sequential, ephemeral, container and TTL nodes, several ACLs, a live
+// session).
 func goldenTree(t *testing.T) *tree.DataTree {
 	t.Helper()
-	tr := loadTreeFile(t, filepath.Join(javaDir, "snapshot.0"), 0)
-	logs, err := OpenLogs(javaDir, 1, nil)
+	tr, _, err := RestoreTree(javaDir, RestoreOptions{Tree: exportTreeOpts})
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer logs.Close()
-	for {
-		ent, err := logs.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		txn, err := proto.DecodeTxn(ent.Raw, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr.Apply(txn)
 	}
 	return tr
 }
@@ -49,23 +32,12 @@ func goldenTree(t *testing.T) *tree.DataTree {
 // loadTreeFile loads a snapshot file into a tree at zxid, as Java does.
 func loadTreeFile(t *testing.T, path string, zxid int64) *tree.DataTree {
 	t.Helper()
-	s, err := ReadSnapshot(path, nil)
+	s, err := OpenSnapshotFile(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ld := tree.NewLoader(exportTreeOpts)
-	for _, ss := range s.Sessions {
-		ld.Session(ss.ID, ss.Timeout)
-	}
-	for _, a := range s.ACLs {
-		ld.ACL(a.Index, a.ACL)
-	}
-	for _, n := range s.Nodes {
-		if err := ld.Node(n.Path, n.Data, n.ACL, n.Stat); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tr, err := ld.Finish(zxid)
+	defer s.Close()
+	tr, err := LoadTree(s, zxid, exportTreeOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
