@@ -2,13 +2,11 @@ package snapshot_test
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/zkobserver/zkobserver/core/proto"
 	"github.com/zkobserver/zkobserver/core/tree"
 	"github.com/zkobserver/zkobserver/internal/restoretest"
 	. "github.com/zkobserver/zkobserver/snapshot"
@@ -17,34 +15,6 @@ import (
 )
 
 var restoreOpts = RestoreOptions{Tree: tree.Options{ExtendedTypes: true}}
-
-// lastLogged returns the zxid of the last entry in the logs of dir and the
-// last TxnDigest logged, decoded independently of RestoreTree.
-func lastLogged(t *testing.T, dir string) (zxid, digest int64) {
-	t.Helper()
-	logs, err := OpenLogs(dir, 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logs.Close()
-	for {
-		e, err := logs.Next()
-		if err == io.EOF {
-			return zxid, digest
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		txn, err := proto.DecodeTxn(e.Raw, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		zxid = e.Zxid
-		if txn.Digest != nil {
-			digest = txn.Digest.TreeDigest
-		}
-	}
-}
 
 // TestRestoreTreeJava restores the golden data directory from its newest
 // snapshot (snappy) and from its oldest (snapshot.0, every txn replayed):
@@ -78,7 +48,7 @@ func TestRestoreTreeJava(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireSameTree(t, got, want)
-	_, lastDigest := lastLogged(t, filepath.Join(dir, VersionDir))
+	_, lastDigest := restoretest.LastLogged(t, filepath.Join(dir, VersionDir))
 	if sum.Digest != lastDigest || sum.Zxid != got.LastZxid() || sum.Znodes != fsum.Znodes || sum.Sessions != fsum.Sessions {
 		t.Fatalf("summary %+v; last logged digest %d", sum, lastDigest)
 	}
@@ -130,7 +100,7 @@ func TestRestoreFallsBackToOlderSnapshot(t *testing.T) {
 // requires the same tree whichever snapshot the restore starts from.
 func TestRestoreToZxid(t *testing.T) {
 	dir := restoretest.DataDir(t)
-	last, _ := lastLogged(t, filepath.Join(dir, VersionDir))
+	last, _ := restoretest.LastLogged(t, filepath.Join(dir, VersionDir))
 	for z := int64(1); z <= last; z += 7 {
 		opts := restoreOpts
 		opts.ToZxid = z

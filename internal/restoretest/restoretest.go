@@ -298,3 +298,31 @@ func CheckError(t testing.TB, err error, bad Bad, file string) {
 		t.Fatalf("error %q names no byte offset", msg)
 	}
 }
+
+// LastLogged returns the zxid of the last txn in the logs of dir and the
+// last digest Java logged with a txn, read independently of restore.
+func LastLogged(t testing.TB, dir string) (zxid, digest int64) {
+	t.Helper()
+	logs, err := snapshot.OpenLogs(dir, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	for {
+		e, err := logs.Next()
+		if err == io.EOF {
+			return zxid, digest
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		txn, err := proto.DecodeTxn(e.Raw, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zxid = e.Zxid
+		if txn.Digest != nil {
+			digest = txn.Digest.TreeDigest
+		}
+	}
+}
