@@ -133,9 +133,10 @@ var wantKinds = []string{
 	"multi/create", "multi/createContainer", "multi/setData", "multi/check", "multi/delete", "multi/error",
 }
 
-// replayDataDir loads the oldest snapshot of dir, replays every log after it
-// checking each txn's digest, and checks the digest block of every other
-// snapshot when the replay reaches its zxid. Every file is also re-encoded.
+// replayDataDir restores dir from its oldest snapshot with
+// snapshot.RestoreTree (which compares our digest with every digest Java
+// logged), checks the digest block of every later snapshot when the replay
+// reaches its zxid, and re-encodes every file.
 func replayDataDir(t *testing.T, dir string) replayResult {
 	t.Helper()
 	snaps, err := snapshot.FindSnapshots(dir)
@@ -152,91 +153,43 @@ func replayDataDir(t *testing.T, dir string) replayResult {
 			snapDigests[d.Zxid] = d.Digest
 		}
 	}
-	res.tree = loadSnapshot(t, oldest.Path, oldest.Zxid)
-	if d, ok := snapDigests[oldest.Zxid]; ok {
-		if got := res.tree.Digest(); got != d {
-			t.Fatalf("%s: digest after load %d, file says %d", oldest.Name, got, d)
-		}
-		res.snapDigests++
-	}
-
-	logs, err := snapshot.OpenLogs(dir, oldest.Zxid+1, nil)
+	logs, err := snapshot.ListLogs(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logs.Close()
-	res.logs = len(logs.Files())
-	for _, f := range logs.Files() {
+	for _, f := range snapshot.SelectLogs(logs, oldest.Zxid+1) {
 		checkLogReencodes(t, f.Path)
 	}
-	prev := oldest.Zxid
-	for {
-		ent, err := logs.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ent.Zxid != prev+1 && proto.ZxidEpoch(ent.Zxid) == proto.ZxidEpoch(prev) {
-			t.Fatalf("%s@%d: zxid %#x follows %#x: gap", ent.File, ent.Offset, ent.Zxid, prev)
-		}
-		prev = ent.Zxid
-		txn, err := proto.DecodeTxn(ent.Raw, 0)
-		if err != nil {
-			t.Fatalf("%s@%d: %v", ent.File, ent.Offset, err)
-		}
-		if re := jute.Marshal(txn); !bytes.Equal(re, ent.Raw) {
-			t.Fatalf("%s@%d (%v): txn re-encodes differently:\n%x\n%x", ent.File, ent.Offset, txn.Header.Type, re, ent.Raw)
-		}
-		for _, k := range txnKinds(txn, res.tree.Apply(txn)) {
-			res.kinds[k]++
-		}
-		res.txns++
-		if txn.Digest != nil {
-			if txn.Digest.Version != proto.DigestVersion {
+	tr, sum, err := snapshot.RestoreTree(dir, snapshot.RestoreOptions{
+		Snapshot: oldest.Name,
+		Tree:     tree.Options{ExtendedTypes: true},
+		OnTxn: func(ent *snapshot.Entry, txn *proto.Txn, rc tree.Result, tr *tree.DataTree) error {
+			if re := jute.Marshal(txn); !bytes.Equal(re, ent.Raw) {
+				t.Fatalf("%s@%d (%v): txn re-encodes differently:\n%x\n%x", ent.File, ent.Offset, txn.Header.Type, re, ent.Raw)
+			}
+			for _, k := range txnKinds(txn, rc) {
+				res.kinds[k]++
+			}
+			if txn.Digest != nil && txn.Digest.Version != proto.DigestVersion {
 				t.Fatalf("%s@%d: digest version %d", ent.File, ent.Offset, txn.Digest.Version)
 			}
-			if got := res.tree.Digest(); got != txn.Digest.TreeDigest {
-				t.Fatalf("%s@%d: after txn %#x (%v) our digest is %d, Java's %d", ent.File, ent.Offset, txn.Header.Zxid, txn.Header.Type, got, txn.Digest.TreeDigest)
+			if d, ok := snapDigests[txn.Header.Zxid]; ok && txn.Header.Zxid != oldest.Zxid {
+				if got := tr.Digest(); got != d {
+					t.Fatalf("snapshot digest for %#x is %d, our tree's %d", txn.Header.Zxid, d, got)
+				}
+				res.snapDigests++
 			}
-			res.digests++
-		}
-		if d, ok := snapDigests[txn.Header.Zxid]; ok && txn.Header.Zxid != oldest.Zxid {
-			if got := res.tree.Digest(); got != d {
-				t.Fatalf("snapshot digest for %#x is %d, our tree's %d", txn.Header.Zxid, d, got)
-			}
-			res.snapDigests++
-		}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if sum.SnapshotDigestChecked {
+		res.snapDigests++
+	}
+	res.tree, res.logs, res.txns, res.digests = tr, len(sum.Logs), sum.Txns, sum.TxnDigests
 	return res
-}
-
-// loadSnapshot loads a snapshot file into a new tree with the zxid of its
-// name, as Java does.
-func loadSnapshot(t *testing.T, path string, zxid int64) *tree.DataTree {
-	t.Helper()
-	s, err := snapshot.ReadSnapshot(path, nil)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	ld := tree.NewLoader(tree.Options{ExtendedTypes: true})
-	for _, ss := range s.Sessions {
-		ld.Session(ss.ID, ss.Timeout)
-	}
-	for _, a := range s.ACLs {
-		ld.ACL(a.Index, a.ACL)
-	}
-	for _, n := range s.Nodes {
-		if err := ld.Node(n.Path, n.Data, n.ACL, n.Stat); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-	}
-	tr, err := ld.Finish(zxid)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return tr
 }
 
 // checkSnapshotReencodes rewrites a snapshot file from its decoded records
