@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzReadQuorumPacket$$' -fuzztime=$(FUZZTIME) ./core/proto/
 	$(GO) test -run='^$$' -fuzz='^FuzzSnapshotBody$$' -fuzztime=$(FUZZTIME) ./snapshot/
 	$(GO) test -run='^$$' -fuzz='^FuzzLogFile$$' -fuzztime=$(FUZZTIME) ./snapshot/
+	$(GO) test -run='^$$' -fuzz='^FuzzRestoreLog$$' -fuzztime=$(FUZZTIME) ./snapshot/
 
 clean:
 	rm -rf bin
