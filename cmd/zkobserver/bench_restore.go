@@ -112,9 +112,10 @@ func benchRestore(c *cli.Context) error {
 	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(c.App.Writer, "machine: %s\n\nrestore of a Java dataDir: %d znodes, one snapshot of %.1f MB, no logs\n",
 		rep.Machine, rep.Nodes, float64(rep.SnapshotBytes)/1e6)
-	fmt.Fprintln(w, "engine\trestore s\tpeak RSS MB\tdisk MB\trestore/Java load\t")
+	fmt.Fprintln(w, "engine\trestore s\tread+build tree s\tinstall s\tpeak RSS MB\tdisk MB\trestore/Java load\t")
 	for _, r := range rep.Restore {
-		fmt.Fprintf(w, "%s\t%.3f\t%.1f\t%.1f\t%s\t\n", r.Engine, r.Seconds, float64(r.PeakRSS)/1e6, float64(r.DiskBytes)/1e6, ratio(r.VsJava, 0))
+		fmt.Fprintf(w, "%s\t%.3f\t%.3f\t%.3f\t%.1f\t%.1f\t%s\t\n", r.Engine, r.Seconds, r.TreeSeconds, r.InstallSeconds,
+			float64(r.PeakRSS)/1e6, float64(r.DiskBytes)/1e6, ratio(r.VsJava, 0))
 	}
 	w.Flush()
 	if j := rep.Java; j != nil {
