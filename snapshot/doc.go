@@ -16,6 +16,12 @@
 // The snapshot body alone, as sent on the quorum port after a SNAP packet,
 // is read with BodyReader and written with BodyWriter.
 //
+// A whole data directory (newest valid snapshot plus the txn logs after it)
+// is rebuilt into a tree by RestoreTree, with Java's file selection and
+// stricter checks (gaps, digests), and into a storage engine by Restore.
+// DumpTree writes the one-line-per-znode listing used to compare trees from
+// any source; InspectFile and InspectDir describe a snapshot or a directory.
+//
 // # Errors
 //
 // Every error about file or stream content is an *Error carrying the file
