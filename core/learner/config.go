@@ -187,15 +187,25 @@ func parseCfg(r io.Reader, name string, e *Ensemble) (dyn string, err error) {
 			}
 			addr, _, _ := strings.Cut(v, ";") // drop the client address
 			// host:qp:ep[:role]; multi-address servers join with '|'
-			// (the first address is used).
-			addr, _, _ = strings.Cut(addr, "|")
-			role := "participant"
-			if i := strings.LastIndexByte(addr, ':'); i >= 0 {
-				switch addr[i+1:] {
-				case "participant", "observer":
-					role, addr = addr[i+1:], addr[:i]
+			// (the first address is used) and any of them may carry the
+			// role (Java's QuorumServer takes the first one given).
+			parts := strings.Split(addr, "|")
+			role := ""
+			for i, a := range parts {
+				if j := strings.LastIndexByte(a, ':'); j >= 0 {
+					switch a[j+1:] {
+					case "participant", "observer":
+						if role == "" {
+							role = a[j+1:]
+						}
+						parts[i] = a[:j]
+					}
 				}
 			}
+			if role == "" {
+				role = "participant"
+			}
+			addr = parts[0]
 			if role == "observer" {
 				e.Observers = append(e.Observers, sid)
 				continue
