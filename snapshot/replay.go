@@ -78,7 +78,7 @@ func (r *replay) run(logs *LogReader) error {
 		}
 	}
 	if r.opts.Progress != nil {
-		r.opts.Progress(Progress{Stage: "logs", File: filepath.Base(r.curFile), Done: r.total, Total: r.total})
+		r.opts.Progress(Progress{Stage: "logs", File: baseName(r.curFile), Done: r.total, Total: r.total})
 	}
 	if r.opts.ToZxid > 0 && r.prev < r.opts.ToZxid {
 		return &Error{File: r.prevAt, Offset: -1, Op: "replay",
@@ -187,10 +187,18 @@ func (r *replay) report(now bool) {
 		return
 	}
 	r.lastTick = 0
-	r.opts.Progress(Progress{Stage: "logs", File: filepath.Base(r.curFile), Done: r.before + r.curOff, Total: r.total})
+	r.opts.Progress(Progress{Stage: "logs", File: baseName(r.curFile), Done: r.before + r.curOff, Total: r.total})
 }
 
 func logName(path string) FileName {
 	z, _ := ParseZxidFromName(filepath.Base(path), LogPrefix)
 	return FileName{Path: path, Name: filepath.Base(path), Zxid: z}
+}
+
+// baseName is filepath.Base, except that "" stays "".
+func baseName(p string) string {
+	if p == "" {
+		return ""
+	}
+	return filepath.Base(p)
 }
