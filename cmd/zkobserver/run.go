@@ -164,4 +164,3 @@ func serveMetrics(addr string, o *observer.Observer) (*http.Server, error) {
 	go srv.Serve(ln)
 	return srv, nil
 }
-
