@@ -17,6 +17,26 @@ import (
 // tree.ErrNoRoot. The digest block is not compared with the tree here: a
 // snapshot may be fuzzy (B1.5); see SnapshotFile.Digest and RestoreTree.
 func LoadTree(s *SnapshotFile, zxid int64, opts tree.Options) (*tree.DataTree, error) {
+	return loadBody(s, s.Path(), zxid, opts)
+}
+
+// LoadBody reads a snapshot body (as a leader streams it after a SNAP
+// packet) into a new tree whose last zxid is zxid, up to the "/"
+// terminator; the caller then reads the signature (b.ReadSignature). Errors
+// are as for LoadTree, with no file name.
+func LoadBody(b *BodyReader, zxid int64, opts tree.Options) (*tree.DataTree, error) {
+	return loadBody(b, "", zxid, opts)
+}
+
+// body is what LoadTree and LoadBody read: a snapshot file or a bare body.
+type body interface {
+	Sessions() ([]Session, error)
+	ACLs() ([]ACLEntry, error)
+	Next(*Node) error
+	Offset() int64
+}
+
+func loadBody(s body, file string, zxid int64, opts tree.Options) (*tree.DataTree, error) {
 	sessions, err := s.Sessions()
 	if err != nil {
 		return nil, err
@@ -43,12 +63,12 @@ func LoadTree(s *SnapshotFile, zxid int64, opts tree.Options) (*tree.DataTree, e
 			return nil, err
 		}
 		if err := ld.Node(n.Path, n.Data, n.ACL, n.Stat); err != nil {
-			return nil, &Error{File: s.Path(), Offset: off, Op: "node " + printablePath(n.Path), Err: err}
+			return nil, &Error{File: file, Offset: off, Op: "node " + printablePath(n.Path), Err: err}
 		}
 	}
 	t, err := ld.Finish(zxid)
 	if err != nil {
-		return nil, &Error{File: s.Path(), Offset: s.Offset(), Op: "tree", Err: err}
+		return nil, &Error{File: file, Offset: s.Offset(), Op: "tree", Err: err}
 	}
 	return t, nil
 }

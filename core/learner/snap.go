@@ -2,9 +2,7 @@ package learner
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/zkobserver/zkobserver/core/tree"
 	"github.com/zkobserver/zkobserver/snapshot"
@@ -15,43 +13,12 @@ import (
 // until it is complete. The body carries no digest and no node count.
 func loadSnap(r *bufio.Reader, cfg *Config, zxid int64) (*tree.DataTree, error) {
 	body := snapshot.NewBodyReader(r, &snapshot.Options{MaxLength: cfg.MaxPacket})
-	fail := func(err error) (*tree.DataTree, error) {
+	t, err := snapshot.LoadBody(body, zxid, cfg.Tree)
+	if err == nil {
+		err = body.ReadSignature()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("SNAP %s at byte %d of the snapshot: %w", hex(zxid), body.Offset(), err)
-	}
-	sessions, err := body.Sessions()
-	if err != nil {
-		return fail(err)
-	}
-	l := tree.NewLoader(cfg.Tree)
-	for _, s := range sessions {
-		l.Session(s.ID, s.Timeout)
-	}
-	acls, err := body.ACLs()
-	if err != nil {
-		return fail(err)
-	}
-	for _, a := range acls {
-		l.ACL(a.Index, a.ACL)
-	}
-	var n snapshot.Node
-	for {
-		err := body.Next(&n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fail(err)
-		}
-		if err := l.Node(n.Path, n.Data, n.ACL, n.Stat); err != nil {
-			return fail(err)
-		}
-	}
-	if err := body.ReadSignature(); err != nil {
-		return fail(err)
-	}
-	t, err := l.Finish(zxid)
-	if err != nil {
-		return fail(err)
 	}
 	return t, nil
 }
