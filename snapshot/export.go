@@ -57,16 +57,30 @@ func ExportDigest(zxid, d int64) ZxidDigest {
 // with ErrDanglingACL before anything is written.
 func WriteTree(w io.Writer, t *tree.DataTree, c Compression) (Exported, error) {
 	sw := NewSnapshotWriter(w, SnapHeader, c)
-	res, err := writeTree(sw, t)
+	res, err := writeTree(sw.BodyWriter, t)
 	if err != nil {
 		return res, err
 	}
 	return res, sw.Close(&res.Digest)
 }
 
-// writeTree writes everything of WriteTree but the seals and the digest
-// block (sw.Close(&res.Digest) writes those).
-func writeTree(sw *SnapshotWriter, t *tree.DataTree) (res Exported, err error) {
+// WriteSNAPBody writes t as a leader streams it after a SNAP packet: the
+// body, the "/" terminator and the "BenWasHere" signature (no digest).
+func WriteSNAPBody(w io.Writer, t *tree.DataTree) error {
+	bw := NewBodyWriter(w)
+	if _, err := writeTree(bw, t); err != nil {
+		return err
+	}
+	if err := bw.End(); err != nil {
+		return err
+	}
+	return bw.WriteSignature()
+}
+
+// writeTree writes t's sessions, ACL cache and nodes: everything of
+// WriteTree but the terminator, the seals and the digest block
+// (SnapshotWriter.Close writes those).
+func writeTree(sw *BodyWriter, t *tree.DataTree) (res Exported, err error) {
 	t.View(func(v tree.View) {
 		if n := v.DanglingACLs(); n > 0 {
 			err = fmt.Errorf("%w (%d nodes)", ErrDanglingACL, n)
@@ -125,7 +139,7 @@ func ExportFile(path string, t *tree.DataTree, fsync bool) (Exported, error) {
 	}
 	w := &SnapshotFileWriter{SnapshotWriter: NewSnapshotWriter(f, SnapHeader, CompressionForName(base)),
 		f: f, path: path, tmp: tmp, fsync: fsync}
-	res, err := writeTree(w.SnapshotWriter, t)
+	res, err := writeTree(w.SnapshotWriter.BodyWriter, t)
 	if err != nil {
 		w.Abort()
 		return res, fmt.Errorf("export %s: %w", path, err)
