@@ -12,8 +12,9 @@ import (
 // state changes. Its methods are called on Run's goroutine.
 type Observer interface {
 	// Connected is called when a leader accepted the connection, before
-	// the handshake.
-	Connected(leader Peer)
+	// the handshake. abort ends that session with err (from any
+	// goroutine, at any time; a no-op once it has ended).
+	Connected(leader Peer, abort func(err error))
 	// Disconnected is called when a session ends, with why. After a
 	// *TruncError the observer must reset its state before returning (the
 	// next session reports zxid 0).
@@ -51,9 +52,11 @@ func Run(ctx context.Context, cfg *Config, sink Sink, obs Observer, bo Backoff) 
 		conn, leader, err := Discover(ctx, cfg.Ensemble, cfg.SID, hint)
 		if err == nil {
 			hint = leader.SID
-			obs.Connected(leader)
+			sctx, abort := context.WithCancelCause(ctx)
+			obs.Connected(leader, abort)
 			synced.done = false
-			err = Follow(ctx, cfg, conn, leader, synced)
+			err = Follow(sctx, cfg, conn, leader, synced)
+			abort(nil)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -152,8 +152,8 @@ const readBufSize = 1 << 20
 
 // Follow runs one session on conn (a connection to the leader's quorum port,
 // which Follow closes): handshake, sync, then the steady state until the
-// connection fails or ctx ends. It always returns a non-nil error. onSynced,
-// when not nil, is called after UPTODATE.
+// connection fails or ctx ends (then it returns context.Cause(ctx)). It
+// always returns a non-nil error.
 func Follow(ctx context.Context, cfg *Config, conn net.Conn, leader Peer, sink Sink) error {
 	s := &session{cfg: cfg, leader: leader, sink: sink, conn: conn, enc: jute.NewEncoder(nil)}
 	s.in = &countingReader{r: conn}
@@ -164,7 +164,7 @@ func Follow(ctx context.Context, cfg *Config, conn net.Conn, leader Peer, sink S
 	defer conn.Close()
 	err := s.run()
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return context.Cause(ctx)
 	}
 	return err
 }

@@ -67,6 +67,7 @@ type Observer struct {
 	// a half-synced tree (reset at Disconnected).
 	snapPending bool
 	mismatch    atomic.Bool
+	abort       atomic.Pointer[func(error)] // ends the current session
 
 	state   atomic.Int32
 	leader  atomic.Int64
@@ -183,11 +184,7 @@ func (o *Observer) applyLoop(done chan struct{}) {
 	defer close(done)
 	for it := range o.work {
 		if it.fn != nil {
-			err := o.failed
-			if err == nil {
-				err = it.fn()
-			}
-			it.done <- err
+			it.done <- it.fn()
 			continue
 		}
 		if o.failed == nil {
@@ -202,7 +199,11 @@ func (o *Observer) apply(txn *proto.Txn) error {
 	o.metrics.txns.Add(1)
 	o.metrics.lastZxid.Store(txn.Header.Zxid)
 	if err := o.p.Err(); err != nil {
-		return fmt.Errorf("persister: %w", err)
+		err = fmt.Errorf("persister: %w", err)
+		if abort := o.abort.Load(); abort != nil {
+			(*abort)(err)
+		}
+		return err
 	}
 	d := txn.Digest
 	if d == nil || d.Version != digestVersion {
@@ -221,13 +222,27 @@ func (o *Observer) apply(txn *proto.Txn) error {
 	}
 	o.metrics.digestMismatches.Add(1)
 	o.mismatch.Store(true)
+	err := fmt.Errorf("%w at zxid %s", ErrDigestMismatch, hex(txn.Header.Zxid))
+	if abort := o.abort.Load(); abort != nil {
+		(*abort)(err) // the learner may be blocked reading
+	}
 	o.log.Error().Str("zxid", hex(txn.Header.Zxid)).Stringer("type", txn.Header.Type).Int64("leader_digest", d.TreeDigest).
 		Int64("our_digest", got).Msg("DIGEST MISMATCH: the tree diverged from the leader's; dropping it and resyncing by SNAP")
-	return fmt.Errorf("%w at zxid %s", ErrDigestMismatch, hex(txn.Header.Zxid))
+	return err
 }
 
 // do runs fn on the apply loop, after everything queued before it.
 func (o *Observer) do(fn func() error) error {
+	return o.run(func() error {
+		if o.failed != nil {
+			return o.failed
+		}
+		return fn()
+	})
+}
+
+// run runs fn on the apply loop even when the loop has failed.
+func (o *Observer) run(fn func() error) error {
 	done := make(chan error, 1)
 	o.work <- item{fn: fn, done: done}
 	return <-done
@@ -238,7 +253,7 @@ func (o *Observer) do(fn func() error) error {
 // Position implements learner.Sink.
 func (o *Observer) Position() learner.Position {
 	var pos learner.Position
-	o.do(func() error {
+	o.run(func() error {
 		pos = learner.Position{LastZxid: o.tree.LastZxid(), AcceptedEpoch: o.meta.AcceptedEpoch, CurrentEpoch: o.meta.CurrentEpoch}
 		return nil
 	})
@@ -324,7 +339,8 @@ func (o *Observer) Touches(dst []byte) []byte { return dst }
 // --- learner.Observer ---
 
 // Connected implements learner.Observer.
-func (o *Observer) Connected(leader learner.Peer) {
+func (o *Observer) Connected(leader learner.Peer, abort func(error)) {
+	o.abort.Store(&abort)
 	o.leader.Store(leader.SID)
 	o.state.Store(int32(Syncing))
 	o.metrics.connects.Add(1)
@@ -344,7 +360,7 @@ func (o *Observer) Disconnected(err error) {
 	case o.mismatch.Load():
 		reason = "digest mismatch"
 	}
-	rerr := o.do(func() error {
+	rerr := o.run(func() error {
 		switch {
 		case reason != "":
 		case o.failed != nil:

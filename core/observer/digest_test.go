@@ -1,0 +1,172 @@
+package observer
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zkobserver/zkobserver/core/jute"
+	"github.com/zkobserver/zkobserver/core/learner"
+	"github.com/zkobserver/zkobserver/core/proto"
+	"github.com/zkobserver/zkobserver/core/tree"
+	"github.com/zkobserver/zkobserver/snapshot"
+	"github.com/zkobserver/zkobserver/storage/memory"
+)
+
+// digestLeader is a fake leader for what a real one never does: send a txn
+// whose digest disagrees with the tree it describes.
+type digestLeader struct {
+	t     *testing.T
+	ln    net.Listener
+	tree  *tree.DataTree // the leader's state
+	epoch int64
+	peers chan int64 // the zxid each session's ACKEPOCH reported
+}
+
+func (l *digestLeader) send(w *bufio.Writer, typ proto.PacketType, zxid int64, data []byte) {
+	p := proto.QuorumPacket{Type: typ, Zxid: zxid, Data: data}
+	w.Write(jute.Marshal(&p))
+	w.Flush()
+}
+
+// commit applies a create to the leader's tree and returns it as an INFORM
+// payload carrying the digest after it, plus skew.
+func (l *digestLeader) commit(path string, skew int64) (int64, []byte) {
+	zxid := l.tree.LastZxid() + 1
+	txn := &proto.Txn{
+		Header: proto.TxnHeader{ClientID: 1, Zxid: zxid, Time: time.Now().UnixMilli(), Type: proto.OpCreate},
+		Body:   &proto.CreateTxn{Path: path, Data: []byte(path), ACL: proto.OpenACLUnsafe, ParentCVersion: -1},
+	}
+	if rc := l.tree.Apply(txn); rc.Err != 0 {
+		l.t.Errorf("fake leader: create %s: %v", path, rc.Err)
+	}
+	txn.Digest = &proto.TxnDigest{Version: digestVersion, TreeDigest: l.tree.Digest() + skew}
+	return zxid, jute.Marshal(txn)
+}
+
+// serve runs sessions: each syncs the observer (SNAP from zxid 0, else
+// DIFF) and informs it of one good txn; the first session then sends a txn
+// with a wrong digest.
+func (l *digestLeader) serve() {
+	for session := 0; ; session++ {
+		c, err := l.ln.Accept()
+		if err != nil {
+			return
+		}
+		l.session(c, session)
+	}
+}
+
+func (l *digestLeader) session(c net.Conn, session int) {
+	defer c.Close()
+	pr := proto.NewPacketReader(bufio.NewReaderSize(c, 1<<16), 0)
+	w := bufio.NewWriter(c)
+	expect := func(typ proto.PacketType) *proto.QuorumPacket {
+		p, err := pr.Read()
+		if err != nil || p.Type != typ {
+			l.t.Errorf("fake leader, session %d: want %v, got %v (%v)", session, typ, p, err)
+			return nil
+		}
+		return p
+	}
+	if expect(proto.PacketObserverInfo) == nil {
+		return
+	}
+	l.send(w, proto.PacketLeaderInfo, proto.MakeZxid(l.epoch, 0), binary.BigEndian.AppendUint32(nil, proto.ProtocolVersion))
+	ack := expect(proto.PacketAckEpoch)
+	if ack == nil {
+		return
+	}
+	l.peers <- ack.Zxid
+	if ack.Zxid == 0 {
+		l.send(w, proto.PacketSnap, l.tree.LastZxid(), nil)
+		if err := snapshot.WriteSNAPBody(w, l.tree); err != nil {
+			l.t.Error(err)
+			return
+		}
+	} else {
+		l.send(w, proto.PacketDiff, l.tree.LastZxid(), nil)
+	}
+	zxid, txn := l.commit(fmtPath("/good", session), 0)
+	l.send(w, proto.PacketInform, zxid, txn)
+	l.send(w, proto.PacketNewLeader, proto.MakeZxid(l.epoch, 0), []byte("version=0"))
+	expect(proto.PacketAck)
+	l.send(w, proto.PacketUpToDate, -1, nil)
+	expect(proto.PacketAck)
+	if session == 0 {
+		zxid, txn := l.commit("/bad", 1)
+		l.send(w, proto.PacketInform, zxid, txn)
+	}
+	// Until the observer hangs up (or the test ends).
+	io.Copy(io.Discard, c)
+}
+
+func fmtPath(p string, n int) string { return p + string(rune('0'+n)) }
+
+// TestDigestMismatchResyncs: a txn whose leader digest differs from the
+// tree's is counted and logged, the tree is dropped, and the observer syncs
+// again from zxid 0 (a SNAP), ending equal to the leader.
+func TestDigestMismatchResyncs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l := &digestLeader{t: t, ln: ln, tree: tree.New(tree.Options{}), epoch: 1, peers: make(chan int64, 8)}
+	for i := 0; i < 3; i++ {
+		l.commit(fmtPath("/seed", i), 0)
+	}
+	go l.serve()
+
+	o, err := New(Config{
+		Learner: learner.Config{SID: 9, Ensemble: learner.Ensemble{
+			Voters:   []learner.Peer{{SID: 1, QuorumAddr: ln.Addr().String()}},
+			TickTime: 100 * time.Millisecond, InitLimit: 20, SyncLimit: 20,
+		}},
+		Engine:  memory.New(),
+		Backoff: learner.Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond},
+		Logger:  zerolog.New(zerolog.NewTestWriter(t)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	for i, want := range []int64{0, 0} {
+		select {
+		case got := <-l.peers:
+			if got != want {
+				t.Fatalf("session %d reported zxid %#x, want %#x (the mismatch must reset the state)", i, got, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no session %d", i)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for o.Metrics().Snapshot().SnapCount < 2 || o.Tree().LastZxid() < l.tree.LastZxid() {
+		if time.Now().After(deadline) {
+			t.Fatalf("observer at %#x after the resync, metrics %+v", o.Tree().LastZxid(), o.Metrics().Snapshot())
+		}
+		time.Sleep(5 * time.Millisecond) // polling the observer's state
+	}
+	m := o.Metrics().Snapshot()
+	if m.DigestMismatches != 1 || m.State != Observing {
+		t.Errorf("metrics %+v", m)
+	}
+	if got, want := o.Tree().Digest(), l.tree.Digest(); got != want {
+		t.Errorf("digest after the resync %d, leader's %d", got, want)
+	}
+}
