@@ -49,7 +49,13 @@ type running struct {
 
 func startObserver(t *testing.T, e *ensemble.Ensemble, sid int, eng storage.Engine) *running {
 	t.Helper()
-	le := ensembleOf(e)
+	return startObserverOn(t, ensembleOf(e), sid, eng)
+}
+
+// startObserverOn runs an observer of the ensemble le describes (e.g. with
+// a proxy's address for the leader's quorum port).
+func startObserverOn(t *testing.T, le learner.Ensemble, sid int, eng storage.Engine) *running {
+	t.Helper()
 	if le.InitLimit == 0 {
 		le.InitLimit, le.SyncLimit = 10, 5
 	}
