@@ -164,6 +164,13 @@ type Installer interface {
 	Put(n *Node) error
 	// PutSession adds a session.
 	PutSession(s Session) error
+	// Delete removes a node put earlier in this install; a path never put
+	// is no error. For each path the last Put or Delete wins (a restore
+	// streams a snapshot's nodes in, then corrects what its txn logs
+	// changed).
+	Delete(path string) error
+	// DeleteSession removes a session put earlier in this install, likewise.
+	DeleteSession(id int64) error
 	// Commit durably switches the engine to the staged state with meta
 	// (LastZxid and epochs; NeedsResync is cleared).
 	Commit(meta Meta) error

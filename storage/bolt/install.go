@@ -64,6 +64,34 @@ func (in *installer) Put(n *storage.Node) error {
 	return in.err
 }
 
+// Delete implements storage.Installer: a tombstone (nil value) in the
+// buffer, so that the last Put or Delete of a path wins.
+func (in *installer) Delete(path string) error {
+	in.e.wmu.Lock()
+	defer in.e.wmu.Unlock()
+	if err := in.check(); err != nil {
+		return err
+	}
+	k := storage.NodeKey(path)
+	in.pending = append(in.pending, kv{k: k})
+	in.buffered += len(k)
+	if in.buffered >= installFlushBytes {
+		in.err = in.flush()
+	}
+	return in.err
+}
+
+// DeleteSession implements storage.Installer.
+func (in *installer) DeleteSession(id int64) error {
+	in.e.wmu.Lock()
+	defer in.e.wmu.Unlock()
+	if err := in.check(); err != nil {
+		return err
+	}
+	delete(in.sessions, id)
+	return nil
+}
+
 // PutSession implements storage.Installer.
 func (in *installer) PutSession(s storage.Session) error {
 	in.e.wmu.Lock()
@@ -95,6 +123,14 @@ func (in *installer) flush() error {
 				if old := b.Get(x.k); old != nil {
 					dig.nodes.remove(x.k, old)
 				}
+			}
+			if x.v == nil { // a Delete
+				if !appending {
+					if err := b.Delete(x.k); err != nil {
+						return fmt.Errorf("bolt: install: delete %q: %w", x.k, err)
+					}
+				}
+				continue
 			}
 			if err := b.Put(x.k, x.v); err != nil {
 				return fmt.Errorf("bolt: install: put %q: %w", x.k, err)

@@ -255,6 +255,22 @@ func (in *installer) PutSession(s storage.Session) error {
 	return nil
 }
 
+func (in *installer) Delete(path string) error {
+	if in.done {
+		return storage.ErrClosed
+	}
+	delete(in.nodes, key(path))
+	return nil
+}
+
+func (in *installer) DeleteSession(id int64) error {
+	if in.done {
+		return storage.ErrClosed
+	}
+	delete(in.sessions, id)
+	return nil
+}
+
 func (in *installer) Commit(meta storage.Meta) error {
 	e := in.e
 	e.mu.Lock()

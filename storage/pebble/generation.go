@@ -309,6 +309,35 @@ func (in *installer) PutSession(s storage.Session) error {
 	return in.set()
 }
 
+// Delete implements storage.Installer.
+func (in *installer) Delete(path string) error {
+	in.e.wmu.Lock()
+	defer in.e.wmu.Unlock()
+	if in.done {
+		return storage.ErrClosed
+	}
+	in.k = appendNodeKey(in.k[:0], path)
+	return in.del()
+}
+
+// DeleteSession implements storage.Installer.
+func (in *installer) DeleteSession(id int64) error {
+	in.e.wmu.Lock()
+	defer in.e.wmu.Unlock()
+	if in.done {
+		return storage.ErrClosed
+	}
+	in.k = appendSessionKey(in.k[:0], id)
+	return in.del()
+}
+
+func (in *installer) del() error {
+	if err := in.batch.Delete(in.k, nil); err != nil {
+		return fmt.Errorf("storage/pebble: install: %w", err)
+	}
+	return nil
+}
+
 func (in *installer) set() error {
 	if err := in.batch.Set(in.k, in.v, nil); err != nil {
 		return fmt.Errorf("storage/pebble: install: %w", err)

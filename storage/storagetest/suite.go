@@ -17,6 +17,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("StaleZxid", func(t *testing.T) { testStaleZxid(t, h) })
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, h) })
 	t.Run("Install", func(t *testing.T) { testInstall(t, h) })
+	t.Run("InstallDeletes", func(t *testing.T) { testInstallDeletes(t, h) })
 	t.Run("InstallInterrupted", func(t *testing.T) { testInstallInterrupted(t, h) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, h) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, h) })
@@ -210,6 +211,63 @@ func testInstall(t *testing.T, h Harness) {
 	}
 	expect(t, e, next)
 	commitN(t, e, next, NewGen(6).From(next.Meta.LastZxid), 5)
+	expect(t, e, next)
+}
+
+// testInstallDeletes: within an install the last Put or Delete of a path
+// (or session) wins, whatever the order, and deleting what was never put
+// is no error.
+func testInstallDeletes(t *testing.T, h Harness) {
+	dir := Dir(t)
+	e := open(t, h, dir)
+	next := NewModel()
+	commitModel(next, NewGen(9), 60)
+	next.Meta = storage.Meta{LastZxid: 0x900000000, AcceptedEpoch: 9, CurrentEpoch: 9}
+	extra := NewModel()
+	commitModel(extra, NewGen(10), 40) // other paths and sessions
+	in, err := e.BeginInstall()
+	if err != nil {
+		t.Fatal(err)
+	}
+	installState(t, in, extra)
+	installState(t, in, next)
+	for p := range extra.Nodes {
+		if _, keep := next.Nodes[p]; keep {
+			continue
+		}
+		if err := in.Delete(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id := range extra.Sessions {
+		if _, keep := next.Sessions[id]; !keep {
+			if err := in.DeleteSession(id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Delete then put again: the put wins; deleting the unknown is fine.
+	for _, n := range next.State().Nodes {
+		if err := in.Delete(n.Path); err != nil {
+			t.Fatal(err)
+		}
+		c := *n
+		if err := in.Put(&c); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if err := in.Delete("/never/put"); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.DeleteSession(0x7fffffff0001); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Commit(next.Meta); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, e, next)
+	e = reopen(t, h, e, dir)
 	expect(t, e, next)
 }
 
