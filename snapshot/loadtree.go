@@ -17,7 +17,7 @@ import (
 // tree.ErrNoRoot. The digest block is not compared with the tree here: a
 // snapshot may be fuzzy (B1.5); see SnapshotFile.Digest and RestoreTree.
 func LoadTree(s *SnapshotFile, zxid int64, opts tree.Options) (*tree.DataTree, error) {
-	return loadBody(s, s.Path(), zxid, opts)
+	return loadBody(s, s.Path(), zxid, opts, nil)
 }
 
 // LoadBody reads a snapshot body (as a leader streams it after a SNAP
@@ -25,7 +25,7 @@ func LoadTree(s *SnapshotFile, zxid int64, opts tree.Options) (*tree.DataTree, e
 // terminator; the caller then reads the signature (b.ReadSignature). Errors
 // are as for LoadTree, with no file name.
 func LoadBody(b *BodyReader, zxid int64, opts tree.Options) (*tree.DataTree, error) {
-	return loadBody(b, "", zxid, opts)
+	return loadBody(b, "", zxid, opts, nil)
 }
 
 // body is what LoadTree and LoadBody read: a snapshot file or a bare body.
@@ -36,7 +36,9 @@ type body interface {
 	Offset() int64
 }
 
-func loadBody(s body, file string, zxid int64, opts tree.Options) (*tree.DataTree, error) {
+// loadBody is LoadTree and LoadBody; sink, if not nil, also receives
+// everything read.
+func loadBody(s body, file string, zxid int64, opts tree.Options, sink nodeSink) (*tree.DataTree, error) {
 	sessions, err := s.Sessions()
 	if err != nil {
 		return nil, err
@@ -44,6 +46,10 @@ func loadBody(s body, file string, zxid int64, opts tree.Options) (*tree.DataTre
 	acls, err := s.ACLs()
 	if err != nil {
 		return nil, err
+	}
+	if sink != nil {
+		sink.sessions(sessions)
+		sink.acls(acls)
 	}
 	ld := tree.NewLoader(opts)
 	for _, ss := range sessions {
@@ -64,6 +70,9 @@ func loadBody(s body, file string, zxid int64, opts tree.Options) (*tree.DataTre
 		}
 		if err := ld.Node(n.Path, n.Data, n.ACL, n.Stat); err != nil {
 			return nil, &Error{File: file, Offset: off, Op: "node " + printablePath(n.Path), Err: err}
+		}
+		if sink != nil {
+			sink.node(&n)
 		}
 	}
 	t, err := ld.Finish(zxid)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/zkobserver/zkobserver/core/persist"
 	"github.com/zkobserver/zkobserver/core/proto"
 	"github.com/zkobserver/zkobserver/core/tree"
 	"github.com/zkobserver/zkobserver/storage"
@@ -42,6 +41,8 @@ type RestoreOptions struct {
 	// before its digest is checked; an error stops the restore. It may read
 	// t but must not change it.
 	OnTxn func(e *Entry, txn *proto.Txn, rc tree.Result, t *tree.DataTree) error
+
+	stream *streamInstall // set by Restore: the install fed during the load
 }
 
 // Progress reports how far a restore has got.
@@ -91,21 +92,26 @@ type RestoreSummary struct {
 	Warnings []string
 }
 
-// Restore restores a Java data directory into eng: RestoreTree, then one
-// staged install (persist.Install) of the tree with its zxid and epochs.
-// Nothing is written to eng unless every file was read and checked
-// successfully, and the install itself is atomic, so on any error eng holds
-// exactly what it held before.
+// Restore restores a Java data directory into eng: RestoreTree, written
+// through one staged install with the tree's zxid and epochs. The install
+// is fed while the snapshot loads (its nodes go to the engine on another
+// goroutine as they are read), then corrected for what the logs changed,
+// and committed only when every file was read and checked successfully;
+// the install is atomic, so on any error eng holds exactly what it held
+// before.
 func Restore(dir string, eng storage.Engine, opts RestoreOptions) (*RestoreSummary, error) {
-	t, sum, err := RestoreTree(dir, opts)
+	st := newStreamInstall(eng)
+	opts.stream = st
+	t, sum, err := restoreTree(dir, &opts)
 	if err != nil {
-		return nil, err
+		st.abort()
+		return nil, oneLine(err)
 	}
 	if opts.Progress != nil {
 		opts.Progress(Progress{Stage: "install", Done: 0, Total: int64(sum.Znodes)})
 	}
-	if err := persist.Install(eng, t, sum.Meta()); err != nil {
-		return nil, err
+	if err := st.commit(t, sum.Meta()); err != nil {
+		return nil, oneLine(err)
 	}
 	if opts.Progress != nil {
 		opts.Progress(Progress{Stage: "install", Done: int64(sum.Znodes), Total: int64(sum.Znodes)})
@@ -195,6 +201,9 @@ func restoreTree(dir string, opts *RestoreOptions) (*tree.DataTree, *RestoreSumm
 		return nil, nil, err
 	}
 	defer logs.Close()
+	if opts.stream != nil {
+		opts.stream.record(t)
+	}
 	rp := newReplay(t, res.File, res.Digest, logs.Files(), opts, sum)
 	if err := rp.run(logs); err != nil {
 		return nil, nil, err
@@ -267,7 +276,14 @@ func loadNewestSnapshot(dir, logDir string, opts *RestoreOptions) (*tree.DataTre
 		t = nil
 		name := filepath.Base(s.Path())
 		z, _ := ParseZxidFromName(name, SnapPrefix)
-		lt, err := LoadTree(s, z, opts.Tree)
+		var sink nodeSink
+		if opts.stream != nil {
+			if err := opts.stream.begin(); err != nil {
+				return err
+			}
+			sink = opts.stream
+		}
+		lt, err := loadBody(s, s.Path(), z, opts.Tree, sink)
 		if err != nil {
 			return err
 		}
