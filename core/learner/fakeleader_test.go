@@ -185,8 +185,8 @@ func (s *recSink) UpToDate(r SyncReport) error {
 }
 
 // Touches returns nil: the learner must still send a non-null buffer.
-func (s *recSink) Touches([]byte) []byte { return nil }
-func (s *recSink) Connected(Peer)        {}
+func (s *recSink) Touches([]byte) []byte       { return nil }
+func (s *recSink) Connected(Peer, func(error)) {}
 func (s *recSink) Disconnected(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
