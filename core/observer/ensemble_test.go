@@ -240,7 +240,7 @@ func TestFreshObserverSnapsAndTracks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zxid := serverZxid(t, e, leader.ID)
+	zxid := quiesceZxid(t, leader)
 	waitZxid(t, o, zxid)
 	if got, want := o.Tree().Digest(), logDigest(t, leader, zxid); got != want {
 		t.Errorf("digest at %#x: ours %d, leader's %d", zxid, got, want)
