@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -437,15 +438,7 @@ func (t *Table) List() []Session {
 	for id, e := range t.sessions {
 		out = append(out, t.copyOf(id, e))
 	}
-	slices.SortFunc(out, func(a, b Session) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Session) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
