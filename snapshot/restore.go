@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/zkobserver/zkobserver/core/proto"
@@ -100,6 +101,10 @@ type RestoreSummary struct {
 // the install is atomic, so on any error eng holds exactly what it held
 // before.
 func Restore(dir string, eng storage.Engine, opts RestoreOptions) (*RestoreSummary, error) {
+	// As in persist.LoadTree: the restore allocates mostly what the tree
+	// keeps (the install's buffers are reused), so collecting during it
+	// would rescan a growing heap for little garbage.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	st := newStreamInstall(eng)
 	opts.stream = st
 	t, sum, err := restoreTree(dir, &opts)

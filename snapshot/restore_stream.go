@@ -35,6 +35,7 @@ type streamInstall struct {
 	sess     []Session
 	batch    []storage.Node
 	work     chan []storage.Node
+	free     chan []storage.Node // batches the installer goroutine is done with
 	done     chan error
 	err      error // the installer goroutine's, once known
 	changed  changes
@@ -51,16 +52,21 @@ func (s *streamInstall) begin() error {
 	}
 	s.in, s.acl, s.sess, s.err = in, nil, nil, nil
 	s.batch = make([]storage.Node, 0, streamBatch)
-	s.work, s.done = make(chan []storage.Node, 8), make(chan error, 1)
-	go func(in storage.Installer, work <-chan []storage.Node, done chan<- error) {
+	s.work, s.free, s.done = make(chan []storage.Node, 8), make(chan []storage.Node, 10), make(chan error, 1)
+	go func(in storage.Installer, work <-chan []storage.Node, free chan<- []storage.Node, done chan<- error) {
 		var err error
 		for b := range work {
 			for i := 0; i < len(b) && err == nil; i++ {
 				err = in.Put(&b[i])
 			}
+			clear(b) // drop references to data
+			select {
+			case free <- b[:0]:
+			default:
+			}
 		}
 		done <- err
-	}(in, s.work, s.done)
+	}(in, s.work, s.free, s.done)
 	return nil
 }
 
@@ -87,7 +93,11 @@ func (s *streamInstall) node(n *Node) {
 func (s *streamInstall) flush() {
 	if len(s.batch) > 0 {
 		s.work <- s.batch
-		s.batch = make([]storage.Node, 0, streamBatch)
+		select {
+		case s.batch = <-s.free:
+		default:
+			s.batch = make([]storage.Node, 0, streamBatch)
+		}
 	}
 }
 

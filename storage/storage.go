@@ -160,7 +160,9 @@ type Engine interface {
 
 // Installer builds the replacement state of BeginInstall.
 type Installer interface {
-	// Put adds a node; nodes may come in any order.
+	// Put adds a node; nodes may come in any order. The engine does not
+	// keep n (the caller may reuse it) but may keep n.Data and n.ACL,
+	// which the caller must not modify.
 	Put(n *Node) error
 	// PutSession adds a session.
 	PutSession(s Session) error

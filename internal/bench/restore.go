@@ -5,22 +5,22 @@ import (
 	"os"
 	"time"
 
-	"github.com/zkobserver/zkobserver/core/persist"
 	"github.com/zkobserver/zkobserver/core/tree"
 	"github.com/zkobserver/zkobserver/snapshot"
 )
 
 // RestoreResult is one restore measurement: a Java data directory restored
-// into a fresh engine as snapshot.Restore does (RestoreTree: newest snapshot
-// read and verified, logs replayed; then persist.Install: one staged
-// install committed with fsync), in a child process so that its peak RSS is
-// the restore's alone.
+// into a fresh engine by snapshot.Restore (newest snapshot read and
+// verified while its nodes stream into a staged install, logs replayed,
+// the install corrected and committed with fsync), in a child process so
+// that its peak RSS is the restore's alone.
 type RestoreResult struct {
 	Engine  string  `json:"engine"`
 	Nodes   int     `json:"znodes"`
 	Seconds float64 `json:"restore_seconds"`
-	// TreeSeconds is the RestoreTree part, InstallSeconds the install
-	// (and closing the engine).
+	// TreeSeconds runs until the tree is built (snapshot read, logs
+	// replayed; the install is fed meanwhile), InstallSeconds is the rest
+	// (the install catching up, committed, the engine closed).
 	TreeSeconds    float64 `json:"tree_seconds"`
 	InstallSeconds float64 `json:"install_seconds"`
 	PeakRSS        int64   `json:"peak_rss_bytes"`
@@ -51,7 +51,7 @@ func RestoreChild(name string, open Factory, from, dir string) error {
 }
 
 // Restore restores the Java data directory from into a fresh engine in dir
-// (snapshot.Restore's two steps, timed apart) and closes the engine;
+// with snapshot.Restore and closes the engine;
 // Seconds runs from opening the engine to closing it, PeakRSS is this
 // process's. DiskBytes is left to the caller.
 func Restore(name string, open Factory, from, dir string) (RestoreResult, error) {
@@ -61,13 +61,16 @@ func Restore(name string, open Factory, from, dir string) (RestoreResult, error)
 	if err != nil {
 		return res, err
 	}
-	t, sum, err := snapshot.RestoreTree(from, snapshot.RestoreOptions{Tree: tree.Options{ExtendedTypes: true}})
+	var treeDone time.Time
+	sum, err := snapshot.Restore(from, eng, snapshot.RestoreOptions{
+		Tree: tree.Options{ExtendedTypes: true},
+		Progress: func(p snapshot.Progress) {
+			if p.Stage == "install" && treeDone.IsZero() {
+				treeDone = time.Now()
+			}
+		},
+	})
 	if err != nil {
-		eng.Close()
-		return res, err
-	}
-	res.TreeSeconds = time.Since(start).Seconds()
-	if err := persist.Install(eng, t, sum.Meta()); err != nil {
 		eng.Close()
 		return res, err
 	}
@@ -75,6 +78,7 @@ func Restore(name string, open Factory, from, dir string) (RestoreResult, error)
 		return res, err
 	}
 	res.Seconds = time.Since(start).Seconds()
+	res.TreeSeconds = treeDone.Sub(start).Seconds()
 	res.InstallSeconds = res.Seconds - res.TreeSeconds
 	res.Nodes, res.PeakRSS = sum.Znodes, peakRSSOf("self")
 	return res, nil

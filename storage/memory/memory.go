@@ -242,8 +242,9 @@ func (in *installer) Put(n *storage.Node) error {
 	if in.done {
 		return storage.ErrClosed
 	}
-	n.Path = key(n.Path)
-	in.nodes[n.Path] = n
+	c := *n // n may be reused by the caller
+	c.Path = key(n.Path)
+	in.nodes[c.Path] = &c
 	return nil
 }
 

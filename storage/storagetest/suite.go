@@ -162,8 +162,9 @@ func testReopen(t *testing.T, h Harness) {
 // installState stages the content of m2 into e.
 func installState(t *testing.T, in storage.Installer, m2 *Model) {
 	t.Helper()
+	var c storage.Node // one value reused for every Put: engines must not keep it
 	for _, n := range m2.State().Nodes {
-		c := *n
+		c = *n
 		if err := in.Put(&c); err != nil {
 			t.Fatal(err)
 		}
