@@ -18,9 +18,14 @@
 //   - expiry: ExpiryQueue (buckets of tickTime, rounded up) as used by
 //     SessionTrackerImpl for local sessions.
 //
-// Nothing here starts a goroutine or reads the clock behind the caller's
-// back except where a Clock is configured: local expiry is driven by the
-// caller (Table.Expire from its own ticker), global sessions are expired by
-// the leader and leave the table when their closeSession txn is applied
-// (Table.Remove).
+// Nothing here starts a goroutine. The Table reads its configured Clock
+// (ElapsedMillis by default) when sessions are created or touched; local
+// expiry happens only when the caller calls Table.Expire (from its own
+// ticker). Global sessions are expired by the leader and leave the table
+// when their closeSession txn is applied (Table.ApplyTxn, or Table.Remove).
+//
+// Nothing here is fatal at run time: constructors return errors for bad
+// configuration; NewExpiryQueue panics on a non-positive interval and
+// ElapsedMillis if the system has no monotonic clock, both programming or
+// platform errors.
 package session
