@@ -66,3 +66,30 @@ func BenchmarkInstall(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRestore: snapshot.Restore of a 1M-znode Java dataDir (one
+// snapshot, as `bench restore` generates) into a fresh engine, in process
+// (for profiles; `zkobserver bench restore` is the measurement).
+func BenchmarkRestore(b *testing.B) {
+	work := b.TempDir()
+	javaDir := work + "/java"
+	if _, err := BuildJavaDataDir(func(d string) (storage.Engine, error) { return pebble.Open(d, pebble.Options{}) },
+		work+"/src", javaDir, 1_000_000, 128, nil); err != nil {
+		b.Fatal(err)
+	}
+	for _, eng := range []struct {
+		name string
+		open Factory
+	}{
+		{"bolt", func(d string) (storage.Engine, error) { return bolt.Open(d, bolt.Options{}) }},
+		{"pebble", func(d string) (storage.Engine, error) { return pebble.Open(d, pebble.Options{}) }},
+	} {
+		b.Run(eng.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := Restore(eng.name, eng.open, javaDir, b.TempDir()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

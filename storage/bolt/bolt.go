@@ -994,6 +994,7 @@ func (e *Engine) abortInstall() {
 		return
 	}
 	in.done = true
+	in.stopWriter()
 	e.dropStaging(in.db)
 	e.mu.Lock()
 	e.install = nil
