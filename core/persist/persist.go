@@ -204,6 +204,10 @@ func (p *Persister) SetEpochs(accepted, current int64) {
 	p.mu.Lock()
 	p.cur.epochs = &storage.Epochs{Accepted: accepted, Current: current}
 	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
 }
 
 // EndTxn implements tree.Recorder: the txn that ended at zxid is complete.
@@ -217,6 +221,12 @@ func (p *Persister) EndTxn(zxid int64) {
 	p.inTxn = false
 	if p.cur.txns == 0 {
 		p.cur.first = time.Now()
+		// The committer sleeps while nothing is pending: wake it to arm
+		// the batch's deadline.
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
 	}
 	p.cur.txns++
 	switch {
@@ -264,7 +274,10 @@ func (p *Persister) sealLocked(wait bool) bool {
 // run is the committer.
 func (p *Persister) run() {
 	defer close(p.done)
+	// The timer runs only while a batch is open, so an idle persister
+	// does not wake up.
 	timer := time.NewTimer(p.opts.MaxDelay)
+	timer.Stop()
 	defer timer.Stop()
 	for {
 		select {
@@ -284,7 +297,11 @@ func (p *Persister) run() {
 			if stop {
 				return
 			}
-			timer.Reset(p.nextDeadline())
+			if d, open := p.nextDeadline(); open {
+				timer.Reset(d)
+			} else {
+				timer.Stop()
+			}
 			continue
 		}
 		p.sealed, p.busy = nil, true
@@ -310,18 +327,19 @@ func (p *Persister) run() {
 	}
 }
 
-// nextDeadline returns how long until the open batch must be cut.
-func (p *Persister) nextDeadline() time.Duration {
+// nextDeadline returns how long until the open batch must be cut, and
+// whether there is one.
+func (p *Persister) nextDeadline() (time.Duration, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cur.empty() {
-		return p.opts.MaxDelay
+		return 0, false
 	}
 	d := p.opts.MaxDelay - time.Since(p.cur.first)
 	if d < 100*time.Microsecond {
 		d = 100 * time.Microsecond
 	}
-	return d
+	return d, true
 }
 
 // commit writes b to the engine.
