@@ -261,8 +261,6 @@ type Manager struct {
 
 	// fired is Trigger's scratch list of watchers to notify.
 	fired []Watcher
-	// seen dedups fired when more than one path level contributed.
-	seen map[Watcher]struct{}
 	// deleted records the watchers the data table's NodeDeleted on
 	// deletedPath notified (Java's WatcherOrBitSet "processed"), for the
 	// child table's NodeDeleted on the same path that follows at once.
@@ -273,7 +271,7 @@ type Manager struct {
 
 // New returns an empty Manager.
 func New() *Manager {
-	return &Manager{data: newTable(), child: newTable(), seen: make(map[Watcher]struct{})}
+	return &Manager{data: newTable(), child: newTable()}
 }
 
 func stale(w Watcher) bool {
@@ -343,7 +341,7 @@ func (m *Manager) Trigger(ev tree.EventType, path string, childTable bool) {
 	suppress := childTable && ev == tree.EventNodeDeleted && m.deletedValid && m.deletedPath == path
 	fired := m.collect(t, ev, path)
 	if suppress && len(fired) > 0 {
-		fired = m.subtract(fired, m.deleted)
+		fired = subtract(fired, m.deleted)
 	}
 	if m.deletedValid {
 		clear(m.deleted)
@@ -411,28 +409,48 @@ func (m *Manager) collect(t *table, ev tree.EventType, path string) []Watcher {
 		}
 	}
 	if levels > 1 {
-		clear(m.seen)
-		out := fired[:0]
-		for _, w := range fired {
-			if _, dup := m.seen[w]; !dup {
-				m.seen[w] = struct{}{}
-				out = append(out, w)
-			}
-		}
-		for i := len(out); i < len(fired); i++ {
-			fired[i] = nil
-		}
-		fired = out
-		clear(m.seen)
+		fired = dedup(fired)
 	}
 	m.fired = fired
 	return fired
 }
 
-// subtract removes from fired (in place) the watchers in drop.
-func (m *Manager) subtract(fired, drop []Watcher) []Watcher {
+// smallSet is the size up to which dedup and subtract compare pairs rather
+// than build a map (interface comparisons are far cheaper than map inserts
+// for the handful of watchers a trigger usually fires).
+const smallSet = 32
+
+// dedup removes repeated watchers from fired, in place, keeping the first
+// of each.
+func dedup(fired []Watcher) []Watcher {
 	out := fired[:0]
-	if len(fired)*len(drop) <= 256 {
+	if len(fired) <= smallSet {
+	next:
+		for _, w := range fired {
+			for _, o := range out {
+				if o == w {
+					continue next
+				}
+			}
+			out = append(out, w)
+		}
+	} else {
+		seen := make(map[Watcher]struct{}, len(fired))
+		for _, w := range fired {
+			if _, dup := seen[w]; !dup {
+				seen[w] = struct{}{}
+				out = append(out, w)
+			}
+		}
+	}
+	clear(fired[len(out):])
+	return out
+}
+
+// subtract removes from fired (in place) the watchers in drop.
+func subtract(fired, drop []Watcher) []Watcher {
+	out := fired[:0]
+	if len(fired) <= smallSet && len(drop) <= smallSet {
 	next:
 		for _, w := range fired {
 			for _, d := range drop {
@@ -443,20 +461,17 @@ func (m *Manager) subtract(fired, drop []Watcher) []Watcher {
 			out = append(out, w)
 		}
 	} else {
-		clear(m.seen)
+		skip := make(map[Watcher]struct{}, len(drop))
 		for _, d := range drop {
-			m.seen[d] = struct{}{}
+			skip[d] = struct{}{}
 		}
 		for _, w := range fired {
-			if _, ok := m.seen[w]; !ok {
+			if _, ok := skip[w]; !ok {
 				out = append(out, w)
 			}
 		}
-		clear(m.seen)
 	}
-	for i := len(out); i < len(fired); i++ {
-		fired[i] = nil
-	}
+	clear(fired[len(out):])
 	return out
 }
 
