@@ -391,13 +391,16 @@ func (s *session) read() (*proto.QuorumPacket, error) {
 		s.conn.SetReadDeadline(s.deadline)
 	}
 	p, err := s.pr.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("leader closed the connection: %w", err)
-		}
-		return nil, err
+	var nerr net.Error
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("leader closed the connection: %w", err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &nerr), errors.Is(err, net.ErrClosed):
+		return nil, fmt.Errorf("reading from the leader: %w", err)
 	}
-	return p, nil
+	return nil, fmt.Errorf("%w: unreadable packet from the leader: %w", ErrProtocol, err)
 }
 
 // send writes one packet and flushes it. Safe for concurrent use.
