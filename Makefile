@@ -41,6 +41,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzSnapshotBody$$' -fuzztime=$(FUZZTIME) ./snapshot/
 	$(GO) test -run='^$$' -fuzz='^FuzzLogFile$$' -fuzztime=$(FUZZTIME) ./snapshot/
 	$(GO) test -run='^$$' -fuzz='^FuzzRestoreLog$$' -fuzztime=$(FUZZTIME) ./snapshot/
+	$(GO) test -run='^$$' -fuzz='^FuzzSnapshotFile$$' -fuzztime=$(FUZZTIME) ./snapshot/
+	$(GO) test -run='^$$' -fuzz='^FuzzModel$$' -fuzztime=$(FUZZTIME) ./core/watch/
 
 clean:
 	rm -rf bin
