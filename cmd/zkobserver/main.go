@@ -30,6 +30,8 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "trace|debug|info|warn|error", EnvVars: []string{"ZKOBSERVER_LOG_LEVEL"}},
 		},
 		Before: func(c *cli.Context) error {
+			// Milliseconds in log timestamps (zerolog's default is seconds).
+			zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 			lvl, err := zerolog.ParseLevel(c.String("log-level"))
 			if err != nil {
 				return fmt.Errorf("--log-level: %w", err)

@@ -88,12 +88,14 @@ func runObserver(c *cli.Context) error {
 			return err
 		}
 	}
+	log = log.With().Int64("sid", sid).Logger()
+	opened := time.Now()
 	eng, err := open(dir)
 	if err != nil {
 		return fmt.Errorf("opening %s store in %s: %w", name, dir, err)
 	}
 	defer eng.Close()
-	log = log.With().Int64("sid", sid).Logger()
+	log.Info().Str("storage", name).Str("data", dir).Dur("open", time.Since(opened)).Msg("store opened")
 	o, err := observer.New(observer.Config{
 		Learner: learner.Config{Ensemble: ens, SID: sid, Tree: tree.Options{ExtendedTypes: c.Bool("extended-types")}},
 		Engine:  eng,

@@ -177,6 +177,14 @@ func timeRestart(b *testing.B, bin string, args []string, mode string, target in
 	c := runproc.Start(b, bin, append([]string{"run", "--log-format", "json"}, args...)...)
 	line := c.Next(5*time.Minute, runproc.Synced)
 	d := time.Since(start)
+	for _, l := range c.Lines() {
+		switch l.Message() {
+		case "store opened":
+			b.Logf("%s: store opened in %v ms", args[len(args)-3], l["open"])
+		case "state loaded":
+			b.Logf("%s: tree loaded in %v ms; sync %v ms (%s, %v txns)", args[len(args)-3], l["load"], line["duration"], line.Str("mode"), line["txns"])
+		}
+	}
 	if line.Str("mode") != mode {
 		b.Fatalf("sync mode %v, want %s: %v", line.Str("mode"), mode, line)
 	}
@@ -213,6 +221,10 @@ func BenchmarkObserverRestart(b *testing.B) {
 	e := ensemble.Start(b, ensemble.Options{
 		Voters: 3, Observers: 1, ExtraServers: []ensemble.ServerSpec{{}, {}},
 		TickTime: 2000, InitLimit: 10, SyncLimit: 5, StartTimeout: 5 * time.Minute,
+		// Production JVM settings instead of the harness's test ones
+		// (small serial-GC heap, C1 only): the same 2 GB fixed heap as
+		// `bench engines` gives Java, default collector, full JIT.
+		JVMFlags: []string{"-Xms2g", "-Xmx2g", "-XX:-UseSerialGC", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=4"},
 		Prepare: func(nd *ensemble.Node) error {
 			if nd.Role != ensemble.RoleParticipant {
 				return nil
