@@ -144,6 +144,7 @@ type session struct {
 	epoch   int64 // the leader's new epoch
 	acked   bool  // NEWLEADER acknowledged
 	touches []byte
+	req     Requests // the sink's, when it serves clients
 }
 
 // readBufSize is the learner's read buffer (the SNAP body is read through
@@ -183,6 +184,10 @@ func (s *session) run() error {
 	rep.Duration = time.Since(start)
 	if err := s.sink.UpToDate(rep); err != nil {
 		return err
+	}
+	if s.req = requestsOf(s.sink); s.req != nil {
+		s.req.Attach(&Forwarder{s: s})
+		defer s.req.Detach()
 	}
 	return s.observe()
 }
@@ -344,6 +349,22 @@ func (s *session) observe() error {
 					return fmt.Errorf("reconfig names sid %d as the leader: rediscovering", d)
 				}
 			}
+		case proto.PacketSync:
+			if s.req != nil {
+				if err := s.req.Synced(); err != nil {
+					return err
+				}
+			}
+		case proto.PacketRevalidate:
+			id, valid, err := revalidateAnswer(p.Data)
+			if err != nil {
+				return err
+			}
+			if s.req != nil {
+				if err := s.req.Revalidated(id, valid); err != nil {
+					return err
+				}
+			}
 		case proto.PacketProposal, proto.PacketCommit, proto.PacketUpToDate:
 			// Java's observer logs and ignores these.
 		default:
@@ -405,10 +426,14 @@ func (s *session) read() (*proto.QuorumPacket, error) {
 
 // send writes one packet and flushes it. Safe for concurrent use.
 func (s *session) send(t proto.PacketType, zxid int64, data []byte) error {
+	return s.sendPacket(&proto.QuorumPacket{Type: t, Zxid: zxid, Data: data})
+}
+
+// sendPacket writes qp and flushes it. Safe for concurrent use.
+func (s *session) sendPacket(qp *proto.QuorumPacket) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.enc.Reset()
-	qp := proto.QuorumPacket{Type: t, Zxid: zxid, Data: data}
 	qp.Encode(s.enc)
 	if _, err := s.bw.Write(s.enc.Bytes()); err != nil {
 		return err
