@@ -221,7 +221,7 @@ func TestFreshObserverSnapsAndTracks(t *testing.T) {
 	wait := writeLoad(t, e, 3, stop)
 
 	o := startObserver(t, e, obsNode.ID, memory.New())
-	rep := waitSynced(t, o, o.Synced())
+	rep := waitSynced(t, o, o.NextSync())
 	if rep.Mode != learner.SyncSnap {
 		t.Errorf("fresh observer synced by %v, want SNAP", rep.Mode)
 	}

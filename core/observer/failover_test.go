@@ -22,7 +22,7 @@ func TestLeaderKilled(t *testing.T) {
 	e := ensemble.Start(t, ensemble.Options{ExtraServers: []ensemble.ServerSpec{{}}})
 	sid := e.Extras()[0].ID
 	o := startObserver(t, e, sid, memory.New())
-	waitSynced(t, o, o.Synced())
+	waitSynced(t, o, o.NextSync())
 	old, err := e.Leader(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +30,7 @@ func TestLeaderKilled(t *testing.T) {
 	writeSome(t, e, "/before", 50)
 	waitZxid(t, o, serverZxid(t, e, old.ID))
 
-	resynced := o.Synced()
+	resynced := o.NextSync()
 	if err := e.Kill(old.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,33 @@ type Config struct {
 	// Reset wipes the engine at start, so that the first sync is a SNAP.
 	Reset  bool
 	Logger zerolog.Logger
+	// Clients, if not nil, is told what the client-serving side needs:
+	// every applied txn, sync and revalidation answers, and the leader's
+	// coming and going.
+	Clients Clients
+}
+
+// Clients is what the client server hears from the observer. Committed,
+// Synced, Revalidated and Reset are called on the apply loop, in stream
+// order (a watch event a txn fires is delivered, through the tree's
+// Trigger, before Committed sees that txn); the others on the learner's
+// goroutine. None may block for long: they run on the path of every txn.
+type Clients interface {
+	// Committed is called after each txn is applied, with its result.
+	Committed(txn *proto.Txn, rc *tree.Result)
+	// Synced answers the oldest sync forwarded.
+	Synced()
+	// Revalidated answers a REVALIDATE.
+	Revalidated(sessionID int64, valid bool)
+	// Reset is called after the tree was replaced (a SNAP, or a reset to
+	// empty): every session and watch may be stale.
+	Reset()
+	// LeaderFound is called at UPTODATE, LeaderLost when the session with
+	// the leader ends (pending writes and syncs cannot complete).
+	LeaderFound()
+	LeaderLost(err error)
+	// Touches appends the PING reply's session touches.
+	Touches(dst []byte) []byte
 }
 
 // ErrDigestMismatch ends a session whose txn left the tree with another
@@ -68,6 +95,7 @@ type Observer struct {
 	snapPending bool
 	mismatch    atomic.Bool
 	abort       atomic.Pointer[func(error)] // ends the current session
+	fwd         atomic.Pointer[learner.Forwarder]
 
 	state   atomic.Int32
 	leader  atomic.Int64
@@ -135,8 +163,8 @@ func (o *Observer) LastSync() learner.SyncReport {
 	return o.lastSync
 }
 
-// Synced returns a channel closed at the next UPTODATE.
-func (o *Observer) Synced() <-chan struct{} {
+// NextSync returns a channel closed at the next UPTODATE.
+func (o *Observer) NextSync() <-chan struct{} {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.synced
@@ -184,7 +212,10 @@ func (o *Observer) applyLoop(done chan struct{}) {
 	defer close(done)
 	for it := range o.work {
 		if it.fn != nil {
-			it.done <- it.fn()
+			err := it.fn()
+			if it.done != nil {
+				it.done <- err
+			}
 			continue
 		}
 		if o.failed == nil {
@@ -195,7 +226,10 @@ func (o *Observer) applyLoop(done chan struct{}) {
 
 // apply applies one txn and checks the leader's digest.
 func (o *Observer) apply(txn *proto.Txn) error {
-	o.tree.Apply(txn)
+	rc := o.tree.Apply(txn)
+	if o.cfg.Clients != nil {
+		o.cfg.Clients.Committed(txn, &rc)
+	}
 	o.metrics.txns.Add(1)
 	o.metrics.lastZxid.Store(txn.Header.Zxid)
 	if err := o.p.Err(); err != nil {
@@ -289,6 +323,9 @@ func (o *Observer) Snap(zxid int64, t *tree.DataTree) error {
 		}
 		n := t.NodeCount()
 		o.tree.ReplaceWith(t)
+		if o.cfg.Clients != nil {
+			o.cfg.Clients.Reset()
+		}
 		o.setPersister(persist.New(o.eng, zxid, o.persistOpts()))
 		o.fuzzy = true
 		o.metrics.lastZxid.Store(zxid)
@@ -321,6 +358,9 @@ func (o *Observer) UpToDate(r learner.SyncReport) error {
 		return err
 	}
 	o.state.Store(int32(Observing))
+	if o.cfg.Clients != nil {
+		o.cfg.Clients.LeaderFound()
+	}
 	o.metrics.recordSync(r)
 	o.log.Info().Stringer("mode", r.Mode).Int64("leader", r.Leader.SID).Str("from_zxid", hex(r.From)).Str("to_zxid", hex(r.To)).
 		Int("txns", r.Txns).Int64("bytes", r.Bytes).Dur("duration", r.Duration).Msg("synced with the leader")
@@ -332,9 +372,44 @@ func (o *Observer) UpToDate(r learner.SyncReport) error {
 	return nil
 }
 
-// Touches implements learner.Sink. Client sessions arrive with the client
-// protocol; until then there is nothing to touch.
-func (o *Observer) Touches(dst []byte) []byte { return dst }
+// Touches implements learner.Sink: the client side's session touches.
+func (o *Observer) Touches(dst []byte) []byte {
+	if o.cfg.Clients != nil {
+		return o.cfg.Clients.Touches(dst)
+	}
+	return dst
+}
+
+// --- learner.Requests ---
+
+// Attach implements learner.Requests.
+func (o *Observer) Attach(f *learner.Forwarder) { o.fwd.Store(f) }
+
+// Detach implements learner.Requests.
+func (o *Observer) Detach() { o.fwd.Store(nil) }
+
+// Forwarder returns the forwarder of the leader session, or nil while
+// there is none (then client writes cannot be forwarded).
+func (o *Observer) Forwarder() *learner.Forwarder { return o.fwd.Load() }
+
+// Synced implements learner.Requests: the answer goes through the apply
+// loop, after the txns before it.
+func (o *Observer) Synced() error {
+	if o.cfg.Clients == nil {
+		return nil
+	}
+	o.work <- item{fn: func() error { o.cfg.Clients.Synced(); return nil }}
+	return nil
+}
+
+// Revalidated implements learner.Requests.
+func (o *Observer) Revalidated(sessionID int64, valid bool) error {
+	if o.cfg.Clients == nil {
+		return nil
+	}
+	o.work <- item{fn: func() error { o.cfg.Clients.Revalidated(sessionID, valid); return nil }}
+	return nil
+}
 
 // --- learner.Observer ---
 
@@ -351,6 +426,9 @@ func (o *Observer) Connected(leader learner.Peer, abort func(error)) {
 func (o *Observer) Disconnected(err error) {
 	o.leader.Store(-1)
 	o.state.Store(int32(Discovering))
+	if o.cfg.Clients != nil {
+		o.cfg.Clients.LeaderLost(err)
+	}
 	var trunc *learner.TruncError
 	reason := ""
 	switch {
@@ -391,6 +469,9 @@ func (o *Observer) resetLocked() error {
 		return err
 	}
 	o.tree.ReplaceWith(tree.New(o.cfg.Learner.Tree))
+	if o.cfg.Clients != nil {
+		o.cfg.Clients.Reset()
+	}
 	o.setPersister(persist.New(o.eng, 0, o.persistOpts()))
 	o.metrics.lastZxid.Store(0)
 	return nil

@@ -186,7 +186,7 @@ func TestSnapForcedAndCut(t *testing.T) {
 
 	// A first observer syncs (SNAP from 0) and stops.
 	o := startObserverOn(t, le, sid, eng)
-	if rep := waitSynced(t, o, o.Synced()); rep.Mode != learner.SyncSnap || rep.From != 0 {
+	if rep := waitSynced(t, o, o.NextSync()); rep.Mode != learner.SyncSnap || rep.From != 0 {
 		t.Fatalf("first sync %+v", rep)
 	}
 	px.waitAccepts(1)
@@ -225,7 +225,7 @@ func TestSnapForcedAndCut(t *testing.T) {
 	// Traffic flows again: the next start resyncs by SNAP from its zxid.
 	px.release()
 	o = startObserverOn(t, le, sid, eng)
-	rep := waitSynced(t, o, o.Synced())
+	rep := waitSynced(t, o, o.NextSync())
 	if rep.Mode != learner.SyncSnap || rep.From != zxid {
 		t.Errorf("resync %+v, want a SNAP from %#x", rep, zxid)
 	}
