@@ -13,9 +13,12 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/zkobserver/zkobserver/core/jute"
 	"github.com/zkobserver/zkobserver/core/learner"
 	"github.com/zkobserver/zkobserver/core/observer"
 	"github.com/zkobserver/zkobserver/core/persist"
+	"github.com/zkobserver/zkobserver/core/server"
+	"github.com/zkobserver/zkobserver/core/session"
 	"github.com/zkobserver/zkobserver/core/tree"
 )
 
@@ -46,6 +49,11 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "tick-time", EnvVars: env("TICK_TIME"), Value: learner.DefaultTickTime, Usage: "the ensemble's tickTime (with --ensemble)"},
 			&cli.IntFlag{Name: "init-limit", EnvVars: env("INIT_LIMIT"), Value: learner.DefaultInitLimit, Usage: "the ensemble's initLimit, in ticks (with --ensemble)"},
 			&cli.IntFlag{Name: "sync-limit", EnvVars: env("SYNC_LIMIT"), Value: learner.DefaultSyncLimit, Usage: "the ensemble's syncLimit, in ticks (with --ensemble)"},
+			&cli.StringFlag{Name: "local-sessions", EnvVars: env("LOCAL_SESSIONS"), Value: "readonly-clients", Usage: "which new sessions are local to this observer: readonly-clients|all|none"},
+			&cli.IntFlag{Name: "max-client-cnxns", EnvVars: env("MAX_CLIENT_CNXNS"), Value: server.DefaultMaxClientCnxns, Usage: "client connections per IP address (0 = unlimited)"},
+			&cli.IntFlag{Name: "min-session-timeout", EnvVars: env("MIN_SESSION_TIMEOUT"), Value: -1, Usage: "smallest session timeout granted, ms (-1 = 2 x tickTime)"},
+			&cli.IntFlag{Name: "max-session-timeout", EnvVars: env("MAX_SESSION_TIMEOUT"), Value: -1, Usage: "largest session timeout granted, ms (-1 = 20 x tickTime)"},
+			&cli.IntFlag{Name: "jute-maxbuffer", EnvVars: env("JUTE_MAXBUFFER"), Value: jute.DefaultMaxBuffer, Usage: "largest client request frame, bytes (Java's jute.maxbuffer)"},
 			&cli.BoolFlag{Name: "extended-types", EnvVars: env("EXTENDED_TYPES"), Usage: "the ensemble runs with zookeeper.extendedTypesEnabled=true (TTL nodes)"},
 		},
 		Action: runObserver,
@@ -96,7 +104,12 @@ func runObserver(c *cli.Context) error {
 	}
 	defer eng.Close()
 	log.Info().Str("storage", name).Str("data", dir).Dur("open", time.Since(opened)).Msg("store opened")
+	srv, err := newClientServer(c, ens, sid, log)
+	if err != nil {
+		return err
+	}
 	o, err := observer.New(observer.Config{
+		Clients: srv,
 		Learner: learner.Config{Ensemble: ens, SID: sid, Tree: tree.Options{ExtendedTypes: c.Bool("extended-types")}},
 		Engine:  eng,
 		Persist: persist.Options{Policy: policy},
@@ -116,8 +129,42 @@ func runObserver(c *cli.Context) error {
 		defer srv.Close()
 		log.Info().Str("addr", srv.Addr).Msg("metrics at /metrics")
 	}
-	log.Info().Str("storage", name).Str("data", dir).Stringer("sync", policy).Int("voters", len(ens.Voters)).Msg("zkobserver starting")
+	// The watch manager's Trigger goes on the tree before anything shares it.
+	srv.Bind(o.Tree(), o)
+	ln, err := net.Listen("tcp", c.String("client-addr"))
+	if err != nil {
+		return fmt.Errorf("--client-addr: %w", err)
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			log.Error().Err(err).Msg("client listener failed")
+		}
+	}()
+	defer srv.Close()
+	log.Info().Str("storage", name).Str("data", dir).Stringer("sync", policy).Int("voters", len(ens.Voters)).
+		Str("client_addr", ln.Addr().String()).Msg("zkobserver starting")
 	return o.Run(ctx)
+}
+
+// newClientServer builds the client server from the flags.
+func newClientServer(c *cli.Context, ens learner.Ensemble, sid int64, log zerolog.Logger) (*server.Server, error) {
+	policy, err := server.ParseLocalSessions(c.String("local-sessions"))
+	if err != nil {
+		return nil, fmt.Errorf("--local-sessions: %w", err)
+	}
+	tick := int32(ens.TickTime / time.Millisecond)
+	timeouts, err := session.NewTimeouts(tick, int32(c.Int("min-session-timeout")), int32(c.Int("max-session-timeout")))
+	if err != nil {
+		return nil, fmt.Errorf("session timeouts: %w", err)
+	}
+	maxCnxns := c.Int("max-client-cnxns")
+	if maxCnxns < 0 {
+		return nil, errors.New("--max-client-cnxns must be >= 0")
+	}
+	return server.New(server.Config{
+		ServerID: sid, TickTime: ens.TickTime, Timeouts: timeouts, MaxFrame: c.Int("jute-maxbuffer"),
+		MaxClientCnxns: maxCnxns, LocalSessions: policy, Logger: log.With().Str("part", "clients").Logger(),
+	})
 }
 
 func ensembleFromFlags(c *cli.Context) (learner.Ensemble, error) {
