@@ -49,6 +49,7 @@ func (c *conn) newSession(req *proto.ConnectRequest, timeout int32) bool {
 	local := s.cfg.LocalSessions == LocalAll || (s.cfg.LocalSessions == LocalReadOnlyClients && req.ReadOnly)
 	if local {
 		id := s.sessions.CreateLocal(timeout, c)
+		s.localCreated.Add(1)
 		c.establish(id, timeout)
 		c.log.Debug().Str("session", hexID(id)).Int32("timeout", timeout).Msg("local session created")
 		return true

@@ -35,6 +35,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -150,6 +151,9 @@ type Server struct {
 	tree *tree.DataTree // set by Bind
 	up   Upstream       // set by Bind
 
+	localCreated atomic.Int64 // local sessions created
+	upgraded     atomic.Int64 // local sessions upgraded to global
+
 	mu    sync.Mutex
 	conns map[*conn]struct{}
 	perIP map[string]int
@@ -213,6 +217,17 @@ func (s *Server) Bind(t *tree.DataTree, up Upstream) {
 	s.sessions.ResetGlobal(sessions)
 	s.wg.Add(1)
 	go s.expireLocalSessions()
+}
+
+// Counters are the server's session counts since New.
+type Counters struct {
+	LocalSessionsCreated  int64
+	LocalSessionsUpgraded int64
+}
+
+// Counters returns the session counters.
+func (s *Server) Counters() Counters {
+	return Counters{LocalSessionsCreated: s.localCreated.Load(), LocalSessionsUpgraded: s.upgraded.Load()}
 }
 
 // Sessions returns the session table (for the four-letter words).

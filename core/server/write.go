@@ -72,6 +72,7 @@ func (c *conn) upgrade() bool {
 		c.close("no createSession commit from the leader for the upgrade")
 		return false
 	}
+	s.upgraded.Add(1)
 	c.log.Info().Str("session", hexID(id)).Msg("local session upgraded to global")
 	return true
 }
