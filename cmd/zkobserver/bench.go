@@ -41,6 +41,7 @@ func benchCommand() *cli.Command {
 				Action: benchEngines,
 			},
 			benchRestoreCommand(),
+			benchLoadCommand(),
 			{
 				Name:   "restore-child",
 				Hidden: true,
