@@ -56,6 +56,7 @@ type obsOpts struct {
 	local       server.LocalSessions
 	maxCnxns    int
 	maxOutgoing int
+	sessionless time.Duration
 }
 
 func startObs(t *testing.T, e *ensemble.Ensemble, opts obsOpts) *zkobs {
@@ -71,7 +72,7 @@ func startObs(t *testing.T, e *ensemble.Ensemble, opts obsOpts) *zkobs {
 		t.Fatal(err)
 	}
 	srv, err := server.New(server.Config{ServerID: int64(opts.sid), TickTime: le.TickTime, Timeouts: to,
-		MaxClientCnxns: opts.maxCnxns, LocalSessions: opts.local, MaxOutgoing: opts.maxOutgoing, Logger: log})
+		MaxClientCnxns: opts.maxCnxns, LocalSessions: opts.local, MaxOutgoing: opts.maxOutgoing, SessionlessTimeout: opts.sessionless, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
