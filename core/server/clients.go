@@ -48,19 +48,19 @@ func (s *Server) Committed(txn *proto.Txn, rc *tree.Result) {
 }
 
 // Synced answers the oldest forwarded sync (the leader's SYNC names none).
+// Each answer consumes exactly one forwarded sync, also when the connection
+// that sent it has gone.
 func (s *Server) Synced() {
 	s.mu.Lock()
-	var p *pending
-	for len(s.syncs) > 0 && p == nil {
-		p = s.syncs[0]
-		s.syncs[0] = nil
-		s.syncs = s.syncs[1:]
-		if p.c.closing.Load() {
-			p = nil
-		}
+	if len(s.syncs) == 0 {
+		s.mu.Unlock()
+		return
 	}
+	p := s.syncs[0]
+	s.syncs[0] = nil
+	s.syncs = s.syncs[1:]
 	s.mu.Unlock()
-	if p == nil {
+	if p.c.closing.Load() {
 		return
 	}
 	frame := proto.AppendFrame(nil, &proto.ReplyHeader{Xid: p.xid, Zxid: s.tree.LastZxid()}, &proto.SyncResponse{Path: p.path})

@@ -320,3 +320,68 @@ func TestKazoo(t *testing.T) {
 		t.Fatal("kazoo timed out")
 	}
 }
+
+// TestLeaderLossAndExpiry: when the leader goes, zkobserver drops its
+// clients as a Java observer does; after it resyncs with the new leader the
+// client's session resumes on it (REVALIDATE). A session whose client goes
+// silent is expired by the leader: its ephemeral goes and a reconnect is
+// refused.
+func TestLeaderLossAndExpiry(t *testing.T) {
+	e := startEnsemble(t)
+	z := startObs(t, e, obsOpts{sid: 15})
+	acl := zk.WorldACL(zk.PermAll)
+	c, events := connect(t, []string{z.addr}, 6*time.Second)
+	id := c.SessionID()
+	_, err := c.Create("/survivor", nil, zk.FlagEphemeral, acl)
+	must(t, err, "create ephemeral")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	leader, err := e.WaitForLeader(ctx)
+	must(t, err, "leader")
+	synced := z.o.NextSync()
+	must(t, e.Kill(leader.ID), "kill leader")
+	waitState(t, events, zk.StateDisconnected)
+	select {
+	case <-synced:
+	case <-ctx.Done():
+		t.Fatal("observer did not resync with the new leader")
+	}
+	waitState(t, events, zk.StateHasSession)
+	if c.SessionID() != id {
+		t.Fatalf("session %#x, want %#x", c.SessionID(), id)
+	}
+	_, st, err := c.Get("/survivor")
+	must(t, err, "ephemeral after the leader change")
+	if st.EphemeralOwner != id {
+		t.Fatalf("owner %#x", st.EphemeralOwner)
+	}
+	_, err = c.Create("/after", nil, 0, acl)
+	must(t, err, "write after the leader change")
+
+	// A client that goes silent: the leader expires its session.
+	r := dialRaw(t, z.addr)
+	resp := r.handshake(&proto.ConnectRequest{TimeOut: 400, HasReadOnly: true})
+	xid := r.request(proto.OpCreate, &proto.CreateRequest{Path: "/silent", ACL: proto.OpenACLUnsafe, Flags: 1})
+	if h, _, _ := r.reply(xid); h.Err != 0 {
+		t.Fatalf("create: %v", h.Err)
+	}
+	r.expectClosed() // the idle connection is closed after its timeout
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, _, err := c.Exists("/silent")
+		must(t, err, "exists")
+		if !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the silent session's ephemeral is still there")
+		}
+		time.Sleep(20 * time.Millisecond) // polling real state under a deadline
+	}
+	r2 := dialRaw(t, z.addr)
+	pw := session.GeneratePasswd(resp.SessionID)
+	if again := r2.handshake(&proto.ConnectRequest{SessionID: resp.SessionID, Passwd: pw[:], TimeOut: 4000}); again.TimeOut != 0 || again.SessionID != 0 {
+		t.Fatalf("expired session accepted: %+v", again)
+	}
+}
