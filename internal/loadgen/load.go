@@ -347,7 +347,7 @@ type pending struct {
 }
 
 // conn is one client session. The writer owns rng, xid and the encoder
-// state; the reader owns the histograms, errors and last; tokens and
+// state; the reader owns the histograms, errors and last; free, wake and
 // inflight pass requests between them.
 type conn struct {
 	r       *run
@@ -355,7 +355,12 @@ type conn struct {
 	br      *bufio.Reader
 	timeout time.Duration // negotiated
 
-	tokens   chan struct{} // one per free pipeline slot
+	// free counts the pipeline slots the reader has freed and the writer
+	// not yet taken; the reader signals wake (capacity 1) after adding.
+	// Slots go back in batches: all the replies one socket read brought
+	// in, so that the writer refills them with one write.
+	free     atomic.Int64
+	wake     chan struct{}
 	inflight chan pending  // sent, in order, not yet answered
 	dead     chan struct{} // closed when the reader returns
 
@@ -431,15 +436,13 @@ func dialConn(ctx context.Context, r *run, i int) (*conn, error) {
 	}
 	c := &conn{
 		r: r, nc: nc, br: bufio.NewReaderSize(nc, 64<<10),
-		tokens:   make(chan struct{}, cfg.Pipeline),
+		wake:     make(chan struct{}, 1),
 		inflight: make(chan pending, cfg.Pipeline+1), // +1: the closeSession
 		dead:     make(chan struct{}),
 		rng:      rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
 		errs:     map[string]int64{},
 	}
-	for range cfg.Pipeline {
-		c.tokens <- struct{}{}
-	}
+	c.free.Store(int64(cfg.Pipeline))
 	hs := time.Now().Add(10 * time.Second)
 	if d, ok := ctx.Deadline(); ok && d.Before(hs) {
 		hs = d
@@ -500,7 +503,12 @@ func (c *conn) readLoop() {
 	var get proto.GetDataResponse
 	var stat proto.Stat
 	want := int32(r.cfg.DataSize)
+	freed := 0
 	for {
+		if freed > 0 && !c.frameBuffered() {
+			c.release(freed)
+			freed = 0
+		}
 		frame, err := c.nextFrame()
 		if err != nil {
 			if !r.stop.Load() || len(c.inflight) > 0 {
@@ -536,7 +544,7 @@ func (c *conn) readLoop() {
 		if p.op == opClose {
 			return
 		}
-		c.tokens <- struct{}{}
+		freed++
 		counted := p.measured || (r.cfg.Ops <= 0 && now >= r.t0 && now <= r.t1)
 		if !counted {
 			continue
@@ -550,6 +558,30 @@ func (c *conn) readLoop() {
 		c.last = now
 		c.done.Add(1)
 	}
+}
+
+// release gives n pipeline slots back to the writer.
+func (c *conn) release(n int) {
+	c.free.Add(int64(n))
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// frameBuffered reports whether a whole reply frame is already buffered
+// (so the next nextFrame will not read the socket).
+func (c *conn) frameBuffered() bool {
+	avail := c.br.Buffered() - c.discard
+	if avail < 4 {
+		return false
+	}
+	h, err := c.br.Peek(c.discard + 4)
+	if err != nil {
+		return false
+	}
+	n := int(int32(binary.BigEndian.Uint32(h[c.discard:])))
+	return n >= 0 && avail >= 4+n
 }
 
 // check validates a reply; it returns "" or what was wrong.
@@ -597,7 +629,8 @@ func (c *conn) writeLoop() {
 		frame  = make([]byte, 0, 64)
 	)
 	total := r.cum[numOps-1]
-	measuring := false
+	measuring := r.now() >= r.t0
+	var avail int64 // slots taken from c.free, not used yet
 	flush := func() bool {
 		select {
 		case <-ping.C:
@@ -607,7 +640,7 @@ func (c *conn) writeLoop() {
 		now := r.now()
 		for _, p := range batch {
 			p.start = now
-			c.inflight <- p // never blocks: tokens bound it
+			c.inflight <- p // never blocks: the slots bound it
 		}
 		batch = batch[:0]
 		measuring = now >= r.t0
@@ -622,10 +655,14 @@ func (c *conn) writeLoop() {
 		if !flush() {
 			return
 		}
-		select { // a free slot for the closeSession
-		case <-c.tokens:
-		case <-c.dead:
-			return
+		for avail == 0 { // a free slot for the closeSession
+			if avail = c.free.Swap(0); avail == 0 {
+				select {
+				case <-c.wake:
+				case <-c.dead:
+					return
+				}
+			}
 		}
 		c.xid++
 		hdr = proto.RequestHeader{Xid: c.xid, Type: proto.OpCloseSession}
@@ -638,9 +675,10 @@ func (c *conn) writeLoop() {
 			closeSession()
 			return
 		}
-		select {
-		case <-c.tokens:
-		default:
+		if avail == 0 {
+			avail = c.free.Swap(0)
+		}
+		if avail == 0 {
 			if len(batch) > 0 || enc.Len() > 0 {
 				if !flush() {
 					return
@@ -648,7 +686,8 @@ func (c *conn) writeLoop() {
 				continue
 			}
 			select {
-			case <-c.tokens:
+			case <-c.wake:
+				continue
 			case <-ping.C:
 				enc.Raw(proto.AppendFrame(frame[:0], &pingH))
 				if !flush() {
@@ -662,10 +701,11 @@ func (c *conn) writeLoop() {
 				return
 			}
 		}
+		avail--
 		p := pending{}
 		if cfg.Ops > 0 && measuring {
 			if r.issued.Add(1) > cfg.Ops {
-				c.tokens <- struct{}{}
+				avail++ // unused: the closeSession's
 				r.halt()
 				continue
 			}

@@ -178,6 +178,23 @@ func TestRunOps(t *testing.T) {
 	}
 }
 
+// TestRunOpsNoPipeline: with one request in flight the run ends exactly
+// at the op count too (the slot of the op not issued goes to the
+// closeSession).
+func TestRunOpsNoPipeline(t *testing.T) {
+	f := &fake{dataSize: 1, timeoutMs: 30000}
+	res, err := Run(context.Background(), Config{
+		Addr: "mem", Dial: f.dial, Paths: Paths("/p", 2), DataSize: 1, Conns: 1, Pipeline: 1,
+		Mix: MixWrites, Ops: 100,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.All.Ops != 100 || f.requests.Load() != 100 || f.closes.Load() != 1 {
+		t.Fatalf("%d ops, server saw %d requests and %d closes", res.All.Ops, f.requests.Load(), f.closes.Load())
+	}
+}
+
 // TestRunCountsErrors: error codes and wrong data lengths are counted per
 // op and kind, and kept out of the latencies.
 func TestRunCountsErrors(t *testing.T) {
