@@ -7,14 +7,18 @@
 // znodes (setup.go), never on the measured path.
 //
 // Each connection runs a writer goroutine, which keeps Pipeline requests in
-// flight (a new request is sent when a reply frees a slot; requests ready
-// together go out in one write) and pings every third of the negotiated
-// session timeout, and a reader goroutine, which matches replies to
-// requests in order (ZooKeeper answers a connection's requests in order)
-// and checks the xid, the error code and the data length of each. Latency
-// is measured from just before the write that carries a request to just
-// after its reply frame is read, into a per-connection Histogram; nothing on
-// that path allocates.
+// flight and pings every third of the negotiated session timeout, and a
+// reader goroutine, which matches replies to requests in order (ZooKeeper
+// answers a connection's requests in order) and checks the xid, the error
+// code and the data length of each. The slots of the replies one socket
+// read brought in go back to the writer together, which refills them with
+// one write: a closed loop of Pipeline requests per connection, with the
+// client's syscalls amortised over batches. Latency is measured from just
+// before the write that carries a request to just after its reply frame is
+// read (so it includes the time the reply waited in the socket and the
+// client's buffer: on a saturated machine it is mostly queueing, about
+// Conns*Pipeline / throughput), into a per-connection Histogram; nothing
+// on that path allocates.
 package loadgen
 
 import (
