@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zkobserver/zkobserver/core/acl"
 	"github.com/zkobserver/zkobserver/core/jute"
 	"github.com/zkobserver/zkobserver/core/proto"
 )
@@ -34,7 +35,8 @@ type conn struct {
 
 	sid     atomic.Int64 // session id, 0 before the handshake
 	timeout int32        // negotiated timeout, reader goroutine only
-	ids     []proto.Id   // authenticated ids, reader goroutine only
+	authIDs acl.AuthInfo // identities held, reader goroutine only
+	ids     []proto.Id   // authIDs.IDs(): Java's order, reader goroutine only
 	hasRO   bool         // the ConnectRequest carried the readOnly byte
 
 	closing   atomic.Bool
@@ -54,9 +56,10 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		rd:   bufio.NewReaderSize(nc, 16<<10),
 		buf:  make([]byte, 4<<10),
 		out:  newOutQueue(s.cfg.MaxOutgoing),
-		ids:  []proto.Id{{Scheme: "ip", ID: ip}},
 		done: make(chan struct{}),
 	}
+	c.authIDs.Add(acl.IPID(nc.RemoteAddr()))
+	c.ids = c.authIDs.IDs()
 	return c
 }
 

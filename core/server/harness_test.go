@@ -57,6 +57,7 @@ type obsOpts struct {
 	maxCnxns    int
 	maxOutgoing int
 	sessionless time.Duration
+	acl         server.ACL // nil: the server's default
 }
 
 func startObs(t *testing.T, e *ensemble.Ensemble, opts obsOpts) *zkobs {
@@ -72,7 +73,7 @@ func startObs(t *testing.T, e *ensemble.Ensemble, opts obsOpts) *zkobs {
 		t.Fatal(err)
 	}
 	srv, err := server.New(server.Config{ServerID: int64(opts.sid), TickTime: le.TickTime, Timeouts: to,
-		MaxClientCnxns: opts.maxCnxns, LocalSessions: opts.local, MaxOutgoing: opts.maxOutgoing, SessionlessTimeout: opts.sessionless, Logger: log})
+		MaxClientCnxns: opts.maxCnxns, LocalSessions: opts.local, MaxOutgoing: opts.maxOutgoing, SessionlessTimeout: opts.sessionless, ACL: opts.acl, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,29 +91,19 @@ func (c *conn) auth(h proto.RequestHeader, ap *proto.AuthPacket) bool {
 	if !c.waitIdle() {
 		return false
 	}
-	ids, code := c.s.acl.Authenticate(ap.Scheme, ap.Auth, c.ip)
+	ids, code := c.s.acl.Authenticate(ap.Scheme, ap.Auth, c.nc.RemoteAddr())
 	if code != proto.ErrOK {
 		c.log.Info().Str("scheme", ap.Scheme).Msg("authentication failed")
 		c.sendReply(h.Xid, 0, proto.ErrAuthFailed, nil)
 		c.closeAfterFlush()
 		return false
 	}
-	for _, id := range ids {
-		if !containsID(c.ids, id) {
-			c.ids = append(c.ids, id)
-		}
+	if len(ids) > 0 {
+		c.authIDs.Add(ids...)
+		c.ids = c.authIDs.IDs()
 	}
 	c.sendReply(h.Xid, 0, proto.ErrOK, nil)
 	return true
-}
-
-func containsID(ids []proto.Id, id proto.Id) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // closeLocalSession closes a local session: no leader involved, no txn.

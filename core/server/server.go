@@ -130,8 +130,8 @@ type Config struct {
 	// SessionlessTimeout closes a connection that sends no ConnectRequest
 	// in time; 0 means DefaultSessionlessTimeout.
 	SessionlessTimeout time.Duration
-	// ACL checks permissions and authenticates; nil means Permissive.
-	// TODO(core/acl): plug in core/acl's checker once its API is final.
+	// ACL checks permissions and authenticates; nil means Policy{}
+	// (core/acl's Java defaults: no super digest, ACLs checked).
 	ACL ACL
 	// FourLetter, if not nil, answers four-letter words (core/fourletter).
 	FourLetter FourLetter
@@ -191,7 +191,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	acl := cfg.ACL
 	if acl == nil {
-		acl = Permissive{}
+		acl = Policy{}
 	}
 	st, err := session.New(session.Config{ServerID: cfg.ServerID, TickTime: int32(cfg.TickTime / time.Millisecond)})
 	if err != nil {
