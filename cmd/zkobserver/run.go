@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/zkobserver/zkobserver/core/acl"
 	"github.com/zkobserver/zkobserver/core/jute"
 	"github.com/zkobserver/zkobserver/core/learner"
 	"github.com/zkobserver/zkobserver/core/observer"
@@ -54,6 +56,8 @@ func runCommand() *cli.Command {
 			&cli.IntFlag{Name: "min-session-timeout", EnvVars: env("MIN_SESSION_TIMEOUT"), Value: -1, Usage: "smallest session timeout granted, ms (-1 = 2 x tickTime)"},
 			&cli.IntFlag{Name: "max-session-timeout", EnvVars: env("MAX_SESSION_TIMEOUT"), Value: -1, Usage: "largest session timeout granted, ms (-1 = 20 x tickTime)"},
 			&cli.IntFlag{Name: "jute-maxbuffer", EnvVars: env("JUTE_MAXBUFFER"), Value: jute.DefaultMaxBuffer, Usage: "largest client request frame, bytes (Java's jute.maxbuffer)"},
+			&cli.StringFlag{Name: "super-digest", EnvVars: env("SUPER_DIGEST"), Usage: "Java's zookeeper.DigestAuthenticationProvider.superDigest, `user:base64digest`: a client whose digest auth matches is super for local reads (give the voters the same value for writes)"},
+			&cli.BoolFlag{Name: "skip-acl", EnvVars: env("SKIP_ACL"), Usage: "Java's zookeeper.skipACL=yes: reads answered here skip ACL checks (writes are checked by the leader with its own setting)"},
 			&cli.BoolFlag{Name: "extended-types", EnvVars: env("EXTENDED_TYPES"), Usage: "the ensemble runs with zookeeper.extendedTypesEnabled=true (TTL nodes)"},
 		},
 		Action: runObserver,
@@ -161,9 +165,17 @@ func newClientServer(c *cli.Context, ens learner.Ensemble, sid int64, log zerolo
 	if maxCnxns < 0 {
 		return nil, errors.New("--max-client-cnxns must be >= 0")
 	}
+	if d := c.String("super-digest"); d != "" && !strings.Contains(d, ":") {
+		return nil, errors.New("--super-digest: want user:base64digest (see DigestAuthenticationProvider.generateDigest)")
+	}
+	aclPolicy, err := acl.New(acl.Options{SuperDigest: c.String("super-digest"), SkipACL: c.Bool("skip-acl")})
+	if err != nil {
+		return nil, err
+	}
 	return server.New(server.Config{
 		ServerID: sid, TickTime: ens.TickTime, Timeouts: timeouts, MaxFrame: c.Int("jute-maxbuffer"),
-		MaxClientCnxns: maxCnxns, LocalSessions: policy, Logger: log.With().Str("part", "clients").Logger(),
+		MaxClientCnxns: maxCnxns, LocalSessions: policy, ACL: server.Policy{P: aclPolicy},
+		Logger: log.With().Str("part", "clients").Logger(),
 	})
 }
 
