@@ -25,7 +25,9 @@ import (
 // and the CPU each server process and the load generator used (from
 // /proc and rusage) on stderr. Run it with -benchtime 1x; ZKOBSERVER_BENCH_DURATION
 // (default 10s) sets --duration, ZKOBSERVER_BENCH_MIXES (default
-// "get=80,exists=10,set=10 reads writes") the mixes.
+// "get=80,exists=10,set=10 reads writes") the mixes, and
+// ZKOBSERVER_BENCH_ARGS adds flags to every run (e.g. "--conns 8
+// --pipeline 64").
 func BenchmarkCompareJava(b *testing.B) {
 	ensemble.Require(b)
 	dur := os.Getenv("ZKOBSERVER_BENCH_DURATION")
@@ -79,8 +81,9 @@ func BenchmarkCompareJava(b *testing.B) {
 			a, bb := pair[0].ClientAddr, pair[1].ClientAddr
 			before := map[string]float64{a: cpuSeconds(b, pids[a]), bb: cpuSeconds(b, pids[bb]), leader.ClientAddr: cpuSeconds(b, leader.PID())}
 			load1, _ := os.ReadFile("/proc/loadavg")
-			cmd := exec.Command(bin, "bench", "load", "--addr", a, "--compare", bb, "--setup-addr", leader.ClientAddr,
-				"--mix", mix, "--duration", dur, "--json")
+			args := []string{"bench", "load", "--addr", a, "--compare", bb, "--setup-addr", leader.ClientAddr,
+				"--mix", mix, "--duration", dur, "--json"}
+			cmd := exec.Command(bin, append(args, strings.Fields(os.Getenv("ZKOBSERVER_BENCH_ARGS"))...)...)
 			var out, errOut bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errOut
 			began := time.Now()
