@@ -38,6 +38,8 @@ type conn struct {
 	authIDs acl.AuthInfo // identities held, reader goroutine only
 	ids     []proto.Id   // authIDs.IDs(): Java's order, reader goroutine only
 	hasRO   bool         // the ConnectRequest carried the readOnly byte
+	readAt  time.Time    // when the last frame was read, reader goroutine only
+	stats   connStats
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -58,6 +60,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		out:  newOutQueue(s.cfg.MaxOutgoing),
 		done: make(chan struct{}),
 	}
+	c.stats.init(time.Now())
 	c.authIDs.Add(acl.IPID(nc.RemoteAddr()))
 	c.ids = c.authIDs.IDs()
 	return c
@@ -80,8 +83,12 @@ func (c *conn) Process(ev proto.WatcherEvent) {
 // never blocks and may be called under the tree's lock or the watch
 // manager's mutex.
 func (c *conn) send(frame []byte) {
-	if _, overflow := c.out.push(frame); overflow {
+	ok, overflow := c.out.push(frame)
+	if overflow {
 		c.close("client is not reading its replies: outgoing queue over its bound")
+	}
+	if ok {
+		c.frameSent(frame)
 	}
 }
 
@@ -152,6 +159,7 @@ func (c *conn) readFrame() ([]byte, bool) {
 	payload, err := proto.ReadFrame(c.rd, c.buf, c.s.cfg.MaxFrame)
 	switch {
 	case err == nil:
+		c.frameReceived()
 		return payload, true
 	case c.closing.Load():
 	case errors.Is(err, proto.ErrFrameTooLarge):

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/zkobserver/zkobserver/core/jute"
 	"github.com/zkobserver/zkobserver/core/proto"
 	"github.com/zkobserver/zkobserver/core/tree"
@@ -14,7 +16,8 @@ type pending struct {
 	c    *conn
 	xid  int32
 	op   proto.OpCode
-	path string // sync: the path its reply echoes
+	path string    // sync: the path its reply echoes
+	read time.Time // when the request was read (latency)
 
 	// Guarded by c.mu.
 	done       bool
@@ -60,6 +63,7 @@ func (c *conn) finish(p *pending, frame []byte, closeAfter bool) {
 		c.pend[0] = nil
 		c.pend = c.pend[1:]
 		c.send(h.frame)
+		c.answered(h.xid, h.op, h.read, replyZxid(h.frame))
 		if h.closeAfter {
 			c.closeAfterFlush()
 		}

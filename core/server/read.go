@@ -18,6 +18,7 @@ func (c *conn) read(h proto.RequestHeader, body jute.Record) {
 		zxid := v.LastZxid()
 		rec, err := c.readOp(v, h.Type, body)
 		c.sendReply(h.Xid, zxid, err, rec)
+		c.answered(h.Xid, h.Type, c.readAt, zxid)
 	})
 }
 

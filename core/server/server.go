@@ -151,6 +151,7 @@ type Server struct {
 	tree *tree.DataTree // set by Bind
 	up   Upstream       // set by Bind
 
+	stats        *serverStats
 	localCreated atomic.Int64 // local sessions created
 	upgraded     atomic.Int64 // local sessions upgraded to global
 
@@ -198,7 +199,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{
-		cfg: cfg, log: cfg.Logger, acl: acl, sessions: st, watches: watch.New(),
+		cfg: cfg, log: cfg.Logger, acl: acl, sessions: st, watches: watch.New(), stats: newServerStats(),
 		conns: map[*conn]struct{}{}, perIP: map[string]int{}, bound: map[int64]*conn{},
 		revalidating: map[int64]*conn{},
 		stopTick:     make(chan struct{}),

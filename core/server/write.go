@@ -30,7 +30,7 @@ func (c *conn) forward(h proto.RequestHeader, body jute.Record, raw []byte) {
 			return
 		}
 	}
-	p := &pending{c: c, xid: h.Xid, op: h.Type}
+	p := &pending{c: c, xid: h.Xid, op: h.Type, read: c.readAt}
 	if h.Type == proto.OpSync {
 		p.path = body.(*proto.SyncRequest).Path
 		s.syncMu.Lock()
