@@ -57,7 +57,8 @@ type obsOpts struct {
 	maxCnxns    int
 	maxOutgoing int
 	sessionless time.Duration
-	acl         server.ACL // nil: the server's default
+	acl         server.ACL          // nil: the server's default
+	words       *server.WordsConfig // four-letter words (Status set to the observer)
 }
 
 func startObs(t *testing.T, e *ensemble.Ensemble, opts obsOpts) *zkobs {
@@ -85,6 +86,11 @@ func startObs(t *testing.T, e *ensemble.Ensemble, opts obsOpts) *zkobs {
 		t.Fatal(err)
 	}
 	srv.Bind(o.Tree(), o)
+	if opts.words != nil {
+		w := *opts.words
+		w.Status = o
+		srv.EnableFourLetter(w)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,13 @@ func TestBinaryServesClients(t *testing.T) {
 	if st.EphemeralOwner != c.SessionID() || c.SessionID()>>56 != 20 {
 		t.Fatalf("owner %#x session %#x", st.EphemeralOwner, c.SessionID())
 	}
+	// Four-letter words with the default whitelist (srvr only).
+	if got := askWord(t, addr, "srvr"); !strings.Contains(got, "Mode: observer\n") || !strings.HasPrefix(got, "Zookeeper version: 3.8.0-zkobserver-") {
+		t.Errorf("srvr: %q", got)
+	}
+	if got := askWord(t, addr, "ruok"); got != "ruok is not executed because it is not in the whitelist.\n" {
+		t.Errorf("ruok outside the default whitelist: %q", got)
+	}
 	if err := child.Stop(10 * time.Second); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
