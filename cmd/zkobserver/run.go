@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/zkobserver/zkobserver/core/acl"
+	"github.com/zkobserver/zkobserver/core/fourletter"
 	"github.com/zkobserver/zkobserver/core/jute"
 	"github.com/zkobserver/zkobserver/core/learner"
 	"github.com/zkobserver/zkobserver/core/observer"
@@ -58,6 +61,7 @@ func runCommand() *cli.Command {
 			&cli.IntFlag{Name: "jute-maxbuffer", EnvVars: env("JUTE_MAXBUFFER"), Value: jute.DefaultMaxBuffer, Usage: "largest client request frame, bytes (Java's jute.maxbuffer)"},
 			&cli.StringFlag{Name: "super-digest", EnvVars: env("SUPER_DIGEST"), Usage: "Java's zookeeper.DigestAuthenticationProvider.superDigest, `user:base64digest`: a client whose digest auth matches is super for local reads (give the voters the same value for writes)"},
 			&cli.BoolFlag{Name: "skip-acl", EnvVars: env("SKIP_ACL"), Usage: "Java's zookeeper.skipACL=yes: reads answered here skip ACL checks (writes are checked by the leader with its own setting)"},
+			&cli.StringFlag{Name: "4lw-whitelist", EnvVars: env("4LW_WHITELIST"), Value: "srvr", Usage: "four-letter words answered on the client port, comma-separated, * for all (Java's 4lw.commands.whitelist; srvr is always allowed)"},
 			&cli.BoolFlag{Name: "extended-types", EnvVars: env("EXTENDED_TYPES"), Usage: "the ensemble runs with zookeeper.extendedTypesEnabled=true (TTL nodes)"},
 		},
 		Action: runObserver,
@@ -139,6 +143,7 @@ func runObserver(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--client-addr: %w", err)
 	}
+	srv.EnableFourLetter(fourLetterConfig(c, ens, sid, o, ln.Addr(), dir))
 	go func() {
 		if err := srv.Serve(ln); err != nil {
 			log.Error().Err(err).Msg("client listener failed")
@@ -177,6 +182,50 @@ func newClientServer(c *cli.Context, ens learner.Ensemble, sid int64, log zerolo
 		MaxClientCnxns: maxCnxns, LocalSessions: policy, ACL: server.Policy{P: aclPolicy},
 		Logger: log.With().Str("part", "clients").Logger(),
 	})
+}
+
+// fourLetterConfig is what the four-letter words print about this
+// observer (conf, dirs, mntr's quorum size and version).
+func fourLetterConfig(c *cli.Context, ens learner.Ensemble, sid int64, o *observer.Observer, addr net.Addr, dir string) server.WordsConfig {
+	port := 0
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = ta.Port
+	}
+	tick := int32(ens.TickTime / time.Millisecond)
+	timeouts, _ := session.NewTimeouts(tick, int32(c.Int("min-session-timeout")), int32(c.Int("max-session-timeout")))
+	abs, _ := filepath.Abs(dir)
+	return server.WordsConfig{
+		Whitelist:  fourletter.ParseWhitelist(c.String("4lw-whitelist"), false),
+		Status:     o,
+		Version:    fourletter.FullVersion(buildVersion(), time.Time{}),
+		QuorumSize: len(ens.Voters),
+		Config: func() fourletter.Config {
+			size := dirSize(abs)
+			return fourletter.Config{
+				ClientPort: port, SecureClientPort: -1, DataDir: abs, DataDirSize: size, DataLogDir: abs, DataLogSize: size,
+				TickTime: int(tick), MaxClientCnxns: c.Int("max-client-cnxns"),
+				MinSessionTimeout: int(timeouts.Min), MaxSessionTimeout: int(timeouts.Max), ClientPortListenBacklog: -1,
+				ServerID: sid, InitLimit: ens.InitLimit, SyncLimit: ens.SyncLimit, ElectionAlg: 3, PeerType: 1,
+			}
+		},
+	}
+}
+
+// dirSize is the total size of the regular files under dir (0 for "").
+func dirSize(dir string) int64 {
+	if dir == "" {
+		return 0
+	}
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 func ensembleFromFlags(c *cli.Context) (learner.Ensemble, error) {
