@@ -38,7 +38,7 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	for _, engine := range []string{"bolt", "pebble"} {
 		t.Run("zkobserver-"+engine, func(t *testing.T) {
 			x := e.Node(map[string]int{"bolt": 10, "pebble": 11}[engine])
-			args := zkobserverArgs(e, x, engine, t.TempDir())
+			args := zkobserverArgs(e, x, engine, t.TempDir(), "--max-session-timeout", "20000")
 			child := runproc.Start(t, bin, args...)
 			child.Next(60*time.Second, runproc.Synced)
 			r := restartRun(t, x.ClientAddr, java, "/restart-"+engine, clients, timeout, func() {
@@ -73,7 +73,8 @@ func TestSessionsSurviveRestart(t *testing.T) {
 }
 
 // zkobserverArgs runs `zkobserver run` as member x of e with engine in dir.
-func zkobserverArgs(e *ensemble.Ensemble, x *ensemble.Node, engine, dir string) []string {
+// extra flags are appended.
+func zkobserverArgs(e *ensemble.Ensemble, x *ensemble.Node, engine, dir string, extra ...string) []string {
 	o := e.Options()
 	var vs []string
 	for _, n := range e.Nodes() {
@@ -81,9 +82,13 @@ func zkobserverArgs(e *ensemble.Ensemble, x *ensemble.Node, engine, dir string) 
 			vs = append(vs, fmt.Sprintf("%d=%s:%d", n.ID, n.QuorumAddr, n.ElectionPort))
 		}
 	}
-	return []string{"run", "--log-format", "json", "--ensemble", strings.Join(vs, ","), "--sid", fmt.Sprint(x.ID),
-		"--storage", engine, "--data", dir, "--client-addr", x.ClientAddr, "--max-session-timeout", "20000",
+	args := []string{"run", "--log-format", "json", "--ensemble", strings.Join(vs, ","), "--sid", fmt.Sprint(x.ID),
+		"--storage", engine, "--client-addr", x.ClientAddr,
 		"--tick-time", fmt.Sprintf("%dms", o.TickTime), "--init-limit", fmt.Sprint(o.InitLimit), "--sync-limit", fmt.Sprint(o.SyncLimit)}
+	if dir != "" {
+		args = append(args, "--data", dir)
+	}
+	return append(args, extra...)
 }
 
 // survival is the outcome of one restart experiment.
