@@ -6,5 +6,6 @@
 //
 //	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./internal/obsbench/
 //
-// ZKOBSERVER_BENCH_ZNODES sets the tree size (default 1,000,000).
+// ZKOBSERVER_BENCH_ZNODES sets the tree size (default 1,000,000). The seeding
+// (SeedDataDir, CopyDir, Znodes) is also used by internal/clienttest.
 package obsbench

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,87 +15,11 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zkobserver/zkobserver/core/proto"
-	"github.com/zkobserver/zkobserver/core/tree"
 	"github.com/zkobserver/zkobserver/internal/ensemble"
 	"github.com/zkobserver/zkobserver/internal/runproc"
 	"github.com/zkobserver/zkobserver/internal/zktest"
 	"github.com/zkobserver/zkobserver/snapshot"
-	"github.com/zkobserver/zkobserver/storage"
 )
-
-// znodes is the benchmark tree's size.
-func znodes(b *testing.B) int {
-	if s := os.Getenv("ZKOBSERVER_BENCH_ZNODES"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1000 {
-			b.Fatalf("ZKOBSERVER_BENCH_ZNODES=%q", s)
-		}
-		return n
-	}
-	return 1_000_000
-}
-
-// seedDataDir writes a Java dataDir holding a tree of n znodes (128 B of
-// data each, 1,000 per parent) in epoch 1.
-func seedDataDir(b *testing.B, dir string, n int) snapshot.Exported {
-	t := tree.New(tree.Options{})
-	data := make([]byte, 128)
-	for i := range data {
-		data[i] = byte('a' + i%26)
-	}
-	zxid := proto.MakeZxid(1, 0)
-	create := func(path string, d []byte) {
-		zxid++
-		rc := t.Apply(&proto.Txn{Header: proto.TxnHeader{ClientID: 1, Zxid: zxid, Time: 1_750_000_000_000, Type: proto.OpCreate},
-			Body: &proto.CreateTxn{Path: path, Data: d, ACL: proto.OpenACLUnsafe, ParentCVersion: -1}})
-		if rc.Err != 0 {
-			b.Fatalf("create %s: %v", path, rc.Err)
-		}
-	}
-	for made, p := 0, 0; made < n; p++ {
-		parent := fmt.Sprintf("/bench%04d", p)
-		create(parent, []byte{})
-		made++
-		for c := 0; c < 999 && made < n; c++ {
-			create(fmt.Sprintf("%s/node%06d", parent, c), data)
-			made++
-		}
-	}
-	ex, err := snapshot.ExportDataDir(dir, t, snapshot.DataDirOptions{Epochs: &storage.Epochs{Accepted: 1, Current: 1}, NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ex
-}
-
-// copyDir copies the files under src into dst (same relative paths).
-func copyDir(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		to := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(to, 0o755)
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.Create(to)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-}
 
 var srvrZxid = regexp.MustCompile(`Zxid: (0x[0-9a-f]+)`)
 
@@ -207,7 +130,7 @@ func zxidField(l runproc.Line, k string) int64 {
 // window. Run it with -benchtime 1x.
 func BenchmarkObserverRestart(b *testing.B) {
 	ensemble.Require(b)
-	n := znodes(b)
+	n := Znodes(b)
 	work := b.TempDir()
 	bin, err := runproc.Build(work)
 	if err != nil {
@@ -215,7 +138,7 @@ func BenchmarkObserverRestart(b *testing.B) {
 	}
 	seed := filepath.Join(work, "seed")
 	t0 := time.Now()
-	ex := seedDataDir(b, seed, n)
+	ex := SeedDataDir(b, seed, n)
 	b.Logf("seed: %d znodes, snapshot %d bytes, built in %v", ex.Nodes, ex.Bytes, time.Since(t0).Round(time.Millisecond))
 
 	e := ensemble.Start(b, ensemble.Options{
@@ -229,7 +152,7 @@ func BenchmarkObserverRestart(b *testing.B) {
 			if nd.Role != ensemble.RoleParticipant {
 				return nil
 			}
-			return copyDir(seed, nd.DataDir)
+			return CopyDir(seed, nd.DataDir)
 		},
 	})
 	javaID := 4
