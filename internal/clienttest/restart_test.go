@@ -107,7 +107,7 @@ func (s survival) String() string {
 // every client has been answered again (or its session was expired), and
 // counts on the voter java which ephemerals still belong to their original
 // sessions.
-func restartRun(t *testing.T, addr, java, root string, n int, timeout time.Duration, restart func()) survival {
+func restartRun(t testing.TB, addr, java, root string, n int, timeout time.Duration, restart func()) survival {
 	t.Helper()
 	oracle := connect(t, java, timeout)
 	if _, err := oracle.Create(root, nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
