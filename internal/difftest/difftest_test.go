@@ -1,3 +1,14 @@
+//go:build difftest
+
+// The differential test is not in `make test` yet: Java against Java it
+// stalls now and then (a server leaves one session unanswered for 20 s or
+// more, at op 77 to 1,871 of a run; cause not found, mixed read+write
+// multis ruled out), so it would make CI fail at random. Run it with
+//
+//	go test -tags difftest -run TestJavaVsJava ./internal/difftest/
+//
+// (DIFFTEST_OPS, DIFFTEST_SEED, DIFFTEST_LOGDIR). Issue 6, acceptance 2.
+
 package difftest
 
 import (
