@@ -3,6 +3,7 @@ package clienttest
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,6 +115,15 @@ func restartRun(t testing.TB, addr, java, root string, n int, timeout time.Durat
 		t.Fatalf("create %s: %v", root, err)
 	}
 	cs := make([]*client, n)
+	defer func() { // end the sessions now: a ladder of runs stays under maxClientCnxns
+		var wg sync.WaitGroup
+		for _, c := range append(cs, &client{c: oracle}) {
+			if c != nil {
+				wg.Go(c.c.Close)
+			}
+		}
+		wg.Wait()
+	}()
 	for i := range cs {
 		cs[i] = dial(t, addr, timeout)
 		if _, err := cs[i].c.Create(fmt.Sprintf("%s/c%02d", root, i), nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {

@@ -85,9 +85,20 @@ func BenchmarkRestartSessionTimeout(b *testing.B) {
 		child.Next(5*time.Minute, runproc.Synced) // the first sync: a SNAP of the whole tree
 		climb("zkobserver-"+engine, []time.Duration{1 * time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, 6 * time.Second, 10 * time.Second}, x.ClientAddr, func() {
 			child.Kill()
+			start := time.Now()
 			child = runproc.Start(b, bin, args...)
 			l := child.Next(5*time.Minute, runproc.Synced)
-			b.Logf("zkobserver %s restarted: %s sync of %v txns", engine, l.Str("mode"), l["txns"])
+			var open, load any
+			for _, x := range child.Lines() {
+				switch x.Message() {
+				case "store opened":
+					open = x["open"]
+				case "state loaded":
+					load = x["load"]
+				}
+			}
+			b.Logf("zkobserver %s restarted to synced in %v (store open %v ms, tree load %v ms, %s of %v txns)",
+				engine, time.Since(start).Round(time.Millisecond), open, load, l.Str("mode"), l["txns"])
 		})
 		if err := child.Stop(time.Minute); err != nil {
 			b.Errorf("stop %s: %v", engine, err)
