@@ -144,6 +144,11 @@ type Engine struct {
 	metaMu sync.Mutex
 	meta   storage.Meta
 
+	// settle is the background compaction of a freshly installed
+	// generation (see settleInstall); guarded by mu's write side.
+	settleCancel context.CancelFunc
+	settleDone   chan struct{}
+
 	// hook, set by tests only, is called at each step of a generation
 	// switch ("sealed", "current-tmp", "flipped", "reopened").
 	hook func(step string)
@@ -700,6 +705,7 @@ func (e *Engine) Close() error {
 		errs = append(errs, e.install.abortLocked())
 	}
 	e.closed = true
+	e.stopSettle()
 	// Flush the memtable first: a WAL with data makes the next Open replay
 	// and flush it, and Open then waits for whatever compaction that flush
 	// starts (after an install, one that rewrites the whole store: about
