@@ -23,6 +23,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // DefaultMaxBuffer is the default of Java's jute.maxbuffer system property.
@@ -305,8 +307,41 @@ func (e *Encoder) Buffer(b []byte) {
 
 // String writes a non-null ustring.
 func (e *Encoder) String(s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0xf0 {
+			e.javaString(s)
+			return
+		}
+	}
 	e.Int(int32(len(s)))
 	e.buf = append(e.buf, s...)
+}
+
+// javaString writes s as Java's BinaryOutputArchive does: one UTF-16 code
+// unit at a time, so a code point above U+FFFF (4 bytes in UTF-8) becomes
+// its two surrogates, 3 bytes each ("CESU-8"). Everything else, invalid
+// bytes included, is written as it is.
+func (e *Encoder) javaString(s string) {
+	at := len(e.buf)
+	e.Int(0) // the length, patched below
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if size != 4 {
+			e.buf = append(e.buf, s[i:i+size]...)
+			i += size
+			continue
+		}
+		hi, lo := utf16.EncodeRune(r)
+		e.buf = append(e.buf, surrogateBytes(hi)...)
+		e.buf = append(e.buf, surrogateBytes(lo)...)
+		i += size
+	}
+	binary.BigEndian.PutUint32(e.buf[at:], uint32(len(e.buf)-at-4))
+}
+
+// surrogateBytes is the 3-byte encoding of a UTF-16 surrogate code unit.
+func surrogateBytes(u rune) []byte {
+	return []byte{0xe0 | byte(u>>12), 0x80 | byte(u>>6)&0x3f, 0x80 | byte(u)&0x3f}
 }
 
 // NullableString writes s, or a null string (-1) when ok is false.

@@ -199,7 +199,7 @@ func (v *view) record(b *strings.Builder, r jute.Record) {
 	switch r := r.(type) {
 	case nil:
 	case *proto.CreateResponse:
-		fmt.Fprintf(b, "path=%s", v.path(r.Path))
+		fmt.Fprintf(b, "path=%q", v.path(r.Path))
 	case *proto.Create2Response:
 		fmt.Fprintf(b, "path=%s stat=", v.path(r.Path))
 		v.stat(b, &r.Stat)
@@ -221,7 +221,7 @@ func (v *view) record(b *strings.Builder, r jute.Record) {
 		fmt.Fprintf(b, "children=%s stat=", children(r.Children))
 		v.stat(b, &r.Stat)
 	case *proto.SyncResponse:
-		fmt.Fprintf(b, "path=%s", v.path(r.Path))
+		fmt.Fprintf(b, "path=%q", v.path(r.Path))
 	case *proto.GetEphemeralsResponse:
 		fmt.Fprintf(b, "ephemerals=%s", v.paths(r.Ephemerals, true))
 	case *proto.GetAllChildrenNumberResponse:
