@@ -93,13 +93,13 @@ type Observer struct {
 	eng  storage.Engine
 
 	// Owned by the apply loop (and by New before it starts).
-	p      *persist.Persister
-	pub    atomic.Pointer[persist.Persister] // p, for readers off the apply loop
-	meta   storage.Meta                      // epochs (LastZxid is the tree's)
-	fuzzy  bool                              // since a SNAP, no leader digest has matched yet
+	p     *persist.Persister
+	pub   atomic.Pointer[persist.Persister] // p, for readers off the apply loop
+	meta  storage.Meta                      // epochs (LastZxid is the tree's)
+	fuzzy bool                              // since a SNAP, no leader digest has matched yet
 	// strikes counts the leader digests in a row that differ from ours.
 	strikes int
-	failed error                             // a fatal apply-loop error, reported to the learner
+	failed  error // a fatal apply-loop error, reported to the learner
 
 	work chan item
 	// inSync is set from Snap to UpToDate: a session cut in between leaves
