@@ -48,7 +48,7 @@ func cpuTime(t *testing.T, pid int) time.Duration {
 // clean stop on SIGTERM.
 func TestLeaderDownBackoff(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("needs /proc")
+		t.Fatalf("needs /proc (Linux): %v", err)
 	}
 	bin := zkobserverBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
