@@ -33,12 +33,13 @@ type conn struct {
 	buf []byte // frame buffer, reader goroutine only
 	out *outQueue
 
-	sid     atomic.Int64 // session id, 0 before the handshake
-	timeout int32        // negotiated timeout, reader goroutine only
-	authIDs acl.AuthInfo // identities held, reader goroutine only
-	ids     []proto.Id   // authIDs.IDs(): Java's order, reader goroutine only
-	hasRO   bool         // the ConnectRequest carried the readOnly byte
-	readAt  time.Time    // when the last frame was read, reader goroutine only
+	sid     atomic.Int64               // session id, 0 before the handshake
+	timeout int32                      // negotiated timeout, reader goroutine only
+	authIDs acl.AuthInfo               // identities held, reader goroutine only
+	ids     []proto.Id                 // authIDs.IDs(): Java's order, reader goroutine only
+	shared  atomic.Pointer[[]proto.Id] // ids, for CanRead on the applier's goroutine
+	hasRO   bool                       // the ConnectRequest carried the readOnly byte
+	readAt  time.Time                  // when the last frame was read, reader goroutine only
 	stats   connStats
 
 	closing   atomic.Bool
@@ -62,7 +63,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 	}
 	c.stats.init(time.Now())
 	c.authIDs.Add(acl.IPID(nc.RemoteAddr()))
-	c.ids = c.authIDs.IDs()
+	c.setIDs(c.authIDs.IDs())
 	return c
 }
 
@@ -73,6 +74,22 @@ func (c *conn) SessionID() int64 { return c.sid.Load() }
 
 // Stale implements watch.StaleWatcher.
 func (c *conn) Stale() bool { return c.closing.Load() }
+
+// setIDs sets the connection's auth ids (reader goroutine).
+func (c *conn) setIDs(ids []proto.Id) {
+	c.ids = ids
+	c.shared.Store(&ids)
+}
+
+// CanRead implements watch.ReadChecker: a watch event reaches the client
+// only with READ on its node, as Java (ZOOKEEPER-4799) delivers it.
+func (c *conn) CanRead(acl []proto.ACL) bool {
+	var ids []proto.Id
+	if p := c.shared.Load(); p != nil {
+		ids = *p
+	}
+	return c.s.acl.Check(acl, proto.PermRead, ids) == proto.ErrOK
+}
 
 // Process implements watch.Watcher: the event is queued, never waited for.
 func (c *conn) Process(ev proto.WatcherEvent) {

@@ -100,7 +100,7 @@ func (c *conn) auth(h proto.RequestHeader, ap *proto.AuthPacket) bool {
 	}
 	if len(ids) > 0 {
 		c.authIDs.Add(ids...)
-		c.ids = c.authIDs.IDs()
+		c.setIDs(c.authIDs.IDs())
 	}
 	c.sendReply(h.Xid, 0, proto.ErrOK, nil)
 	return true

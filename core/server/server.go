@@ -212,7 +212,7 @@ func New(cfg Config) (*Server, error) {
 // global sessions already in t (a persisted tree) become the session table.
 func (s *Server) Bind(t *tree.DataTree, up Upstream) {
 	s.tree, s.up = t, up
-	t.SetTrigger(s.watches.Trigger)
+	t.SetTrigger(s.watches.TriggerACL)
 	var sessions map[int64]int32
 	t.View(func(v tree.View) { sessions = v.Sessions() })
 	s.sessions.ResetGlobal(sessions)

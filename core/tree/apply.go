@@ -259,8 +259,10 @@ func (t *DataTree) createNode(path string, data []byte, acl []proto.ACL, owner i
 	t.changed(path, n)
 	t.quotaNodeCreated(parentKey, name)
 	t.quotaChanged(path, int64(len(data)), 1)
-	t.fire(EventNodeCreated, path, false)
-	t.fire(EventNodeChildrenChanged, parentKey, true)
+	if t.trigger != nil {
+		t.fire(EventNodeCreated, path, false, t.aclOf(n))
+		t.fire(EventNodeChildrenChanged, parentKey, true, t.aclOf(parent))
+	}
 	return proto.ErrOK, n
 }
 
@@ -288,13 +290,19 @@ func (t *DataTree) deleteNode(path string, zxid int64) proto.ErrCode {
 		t.rec.NodeDeleted(path)
 	}
 	t.digest -= uint64(n.digest)
+	var acl []proto.ACL // the deleted node's, for its watch events
+	if t.trigger != nil {
+		acl = t.aclOf(n)
+	}
 	t.acls.removeUsage(n.ACL)
 	t.unindexOwner(path, n.Stat.EphemeralOwner)
 	t.quotaNodeDeleted(parentKey, name)
 	t.quotaChanged(path, -int64(len(n.Data)), -1)
-	t.fire(EventNodeDeleted, path, false)
-	t.fire(EventNodeDeleted, path, true)
-	t.fire(EventNodeChildrenChanged, parentKey, true)
+	if t.trigger != nil {
+		t.fire(EventNodeDeleted, path, false, acl)
+		t.fire(EventNodeDeleted, path, true, acl)
+		t.fire(EventNodeChildrenChanged, parentKey, true, t.aclOf(parent))
+	}
 	return proto.ErrOK
 }
 
@@ -313,7 +321,9 @@ func (t *DataTree) setData(path string, data []byte, version int32, zxid, time i
 	t.postChange(k, n)
 	t.changed(k, n)
 	t.quotaChanged(k, int64(len(data)-old), 0)
-	t.fire(EventNodeDataChanged, k, false)
+	if t.trigger != nil {
+		t.fire(EventNodeDataChanged, k, false, t.aclOf(n))
+	}
 	return proto.ErrOK, n
 }
 

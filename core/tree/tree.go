@@ -103,8 +103,11 @@ const (
 // the child table (skipping connections already notified), then
 // NodeChildrenChanged on the parent; Trigger gets one NodeDeleted call with
 // ChildTable false and one with ChildTable true, so a watch manager can mirror
-// that exactly.
-type Trigger func(ev EventType, path string, childTable bool)
+// that exactly. acl is the ACL list of the node the event is about (the
+// parent's for NodeChildrenChanged; nil for the null list of the built-in
+// nodes): a Java server delivers an event only to connections with READ on
+// it (ZOOKEEPER-4799, CVE-2024-23944, in 3.8.4 and in Debian's 3.8.0).
+type Trigger func(ev EventType, path string, childTable bool, acl []proto.ACL)
 
 // Recorder receives every change Apply makes to persisted state, while the
 // applier holds the write lock, and then EndTxn with the txn's zxid (at
@@ -185,6 +188,15 @@ func (t *DataTree) SetTrigger(tr Trigger) { t.trigger = tr }
 // none). It must be called before the tree is shared.
 func (t *DataTree) SetRecorder(r Recorder) { t.rec = r }
 
+// aclOf returns n's ACL list (nil for the null list).
+func (t *DataTree) aclOf(n *Node) []proto.ACL {
+	if n.ACL == OpenACLIndex {
+		return nil
+	}
+	acl, _ := t.acls.lookup(n.ACL)
+	return acl
+}
+
 // changed reports a node change to the recorder. A node with the null ACL
 // list (OpenACLIndex) is reported with acl nil.
 func (t *DataTree) changed(path string, n *Node) {
@@ -197,14 +209,14 @@ func (t *DataTree) changed(path string, n *Node) {
 	}
 }
 
-func (t *DataTree) fire(ev EventType, path string, childTable bool) {
+func (t *DataTree) fire(ev EventType, path string, childTable bool, acl []proto.ACL) {
 	if t.trigger == nil {
 		return
 	}
 	if path == "" {
 		path = "/"
 	}
-	t.trigger(ev, path, childTable)
+	t.trigger(ev, path, childTable, acl)
 }
 
 // key maps a client path to the node map's key (the root is "").

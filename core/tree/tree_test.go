@@ -525,7 +525,7 @@ func TestReadAndWatchAtomic(t *testing.T) {
 	var mu sync.Mutex
 	watching := map[int]int32{} // reader -> version it read
 	var missed atomic.Int32
-	tr.SetTrigger(func(ev EventType, path string, child bool) {
+	tr.SetTrigger(func(ev EventType, path string, child bool, _ []proto.ACL) {
 		if ev != EventNodeDataChanged || path != "/w" {
 			return
 		}

@@ -189,7 +189,7 @@ func BenchmarkApply(b *testing.B) {
 			tr := tree.New(tree.Options{})
 			if wiring != "no-trigger" {
 				m := New()
-				tr.SetTrigger(m.Trigger)
+				tr.SetTrigger(m.TriggerACL)
 				if wiring == "manager+recursive-root" {
 					m.AddWatch("/", &countConn{id: 1}, PersistentRecursive)
 				}

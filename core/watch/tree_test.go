@@ -38,7 +38,7 @@ func (a *applier) create(path string, ephemeralOwner int64) {
 func TestWithTree(t *testing.T) {
 	tr := tree.New(tree.Options{})
 	m := New()
-	tr.SetTrigger(m.Trigger)
+	tr.SetTrigger(m.TriggerACL)
 	a := &applier{t: t, tr: tr}
 	c1, c2, c3, c4 := &conn{id: 1}, &conn{id: 2}, &conn{id: 3}, &conn{id: 4}
 
@@ -130,7 +130,7 @@ func (c *lockedConn) SessionID() int64           { return c.id }
 func TestConcurrent(t *testing.T) {
 	tr := tree.New(tree.Options{})
 	m := New()
-	tr.SetTrigger(m.Trigger)
+	tr.SetTrigger(m.TriggerACL)
 	a := &applier{t: t, tr: tr}
 	a.create("/w", 0)
 

@@ -332,6 +332,23 @@ func (m *Manager) AddWatch(path string, w Watcher, mode Mode) {
 // notified (DataTree.deleteNode passes the data table's result as the
 // suppress set), after consuming their standard watches all the same.
 func (m *Manager) Trigger(ev tree.EventType, path string, childTable bool) {
+	m.TriggerACL(ev, path, childTable, nil)
+}
+
+// ReadChecker is implemented by watchers that may see an event only with
+// READ permission on its node, as a Java server checks since ZOOKEEPER-4799
+// (CVE-2024-23944: 3.8.4, and Debian's 3.8.0 carries the fix). CanRead is
+// called under the Manager's lock and must not block.
+type ReadChecker interface {
+	CanRead(acl []proto.ACL) bool
+}
+
+// TriggerACL is Trigger with the ACL list of the event's node (matching
+// tree.Trigger): a watcher that is a ReadChecker without READ on acl does
+// not get the event, but its watch is consumed all the same (Java removes
+// the watch before it checks). A nil acl (the null list of the built-in
+// nodes) is readable by all.
+func (m *Manager) TriggerACL(ev tree.EventType, path string, childTable bool, acl []proto.ACL) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := &m.data
@@ -358,8 +375,13 @@ func (m *Manager) Trigger(ev tree.EventType, path string, childTable bool) {
 	}
 	e := proto.WatcherEvent{Type: int32(ev), State: proto.StateSyncConnected, Path: path}
 	for i, w := range fired {
-		w.Process(e)
 		fired[i] = nil // do not keep connections alive through the scratch list
+		if acl != nil {
+			if rc, ok := w.(ReadChecker); ok && !rc.CanRead(acl) {
+				continue
+			}
+		}
+		w.Process(e)
 	}
 }
 

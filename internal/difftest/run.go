@@ -23,6 +23,8 @@ type Options struct {
 	Seed uint64
 	// Ops is the number of operations after the setup. Default 10,000.
 	Ops int
+	// Trace logs every op (through Logf) before it runs.
+	Trace bool
 	// Pairs is the number of mirrored session pairs. Default 4 (pair 0
 	// without auth, then alice, bob, alice+bob).
 	Pairs int
@@ -141,6 +143,9 @@ func Run(o Options) (Result, error) {
 	for r.op = 1; r.op <= o.Ops; r.op++ {
 		r.st = r.g.next(len(r.bounds))
 		r.res.Kinds[r.st.kind]++
+		if o.Trace && o.Logf != nil {
+			o.Logf("op %d pair %d %s: %s", r.op, r.st.pair, r.st.kind, r.st.desc)
+		}
 		if err := r.do(); err != nil {
 			return r.res, err
 		}

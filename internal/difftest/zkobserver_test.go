@@ -80,7 +80,7 @@ func TestZkobserverVsJava(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // polling real state under a deadline
 	}
 	res, err := Run(Options{AddrA: ln.Addr().String(), AddrB: follower, Seed: uint64(envInt(t, "DIFFTEST_SEED", 20240601)),
-		Ops: envInt(t, "DIFFTEST_OPS", 10_000), Root: "/difftest", Logf: t.Logf, NoReconnect: os.Getenv("DIFFTEST_NORECONNECT") != ""})
+		Ops: envInt(t, "DIFFTEST_OPS", 10_000), Root: "/difftest", Logf: t.Logf, Trace: os.Getenv("DIFFTEST_TRACE") != "", NoReconnect: os.Getenv("DIFFTEST_NORECONNECT") != ""})
 	if err != nil {
 		t.Fatal(err)
 	}
