@@ -63,7 +63,19 @@ type Decoder struct {
 	off    int
 	maxLen int
 	err    error
+	// javaStrings: strings are decoded as a Java server decodes them
+	// (see SetJavaStrings).
+	javaStrings bool
 }
+
+// SetJavaStrings makes d decode strings as Java's BinaryInputArchive
+// does (new String(bytes, UTF_8)): bytes that are not valid UTF-8 become
+// U+FFFD, one per malformed sequence, and a 3-byte encoded surrogate (the
+// "CESU-8" a Java client writes for a code point above U+FFFF) counts as one
+// malformed sequence. A server decoding client requests wants this, so that
+// it sees the strings a Java server would; file and quorum decoders keep
+// the bytes as they are (byte-exact re-encoding).
+func (d *Decoder) SetJavaStrings(on bool) { d.javaStrings = on }
 
 // NewDecoder returns a Decoder over b. maxLen is the largest buffer or
 // string length accepted; 0 means DefaultMaxLength.
@@ -213,7 +225,32 @@ func (d *Decoder) NullableString() (s string, ok bool) {
 	if b == nil {
 		return "", false
 	}
+	if d.javaStrings && !utf8.Valid(b) {
+		return javaDecode(b), true
+	}
 	return string(b), true
+}
+
+// javaDecode turns b into valid UTF-8 the way Java's UTF-8 decoder with
+// replacement does: each malformed byte, and each 3-byte encoded surrogate,
+// becomes U+FFFD.
+func javaDecode(b []byte) string {
+	out := make([]byte, 0, len(b)+8)
+	for i := 0; i < len(b); {
+		if b[i] == 0xed && i+2 < len(b) && b[i+1] >= 0xa0 && b[i+1] <= 0xbf && b[i+2]&0xc0 == 0x80 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+			i += 3
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return string(out)
 }
 
 // VectorLen reads a vector count. null is true for count -1 (n is then 0).

@@ -28,3 +28,30 @@ func TestStringLikeJava(t *testing.T) {
 		}
 	}
 }
+
+// TestJavaStrings: with SetJavaStrings, strings decode as Java's UTF-8
+// decoder with replacement decodes them; without, bytes stay as they are.
+func TestJavaStrings(t *testing.T) {
+	for _, c := range []struct{ in, java string }{
+		{"/a", "/a"},
+		{"/é😀", "/é😀"}, // valid UTF-8, 4-byte sequences included
+		{"/\xed\xa0\xbd\xed\xb8\x80", "/\uFFFD\uFFFD"}, // CESU-8: one U+FFFD per encoded surrogate
+		{"a\x80b", "a\uFFFDb"},
+		{"a\xf0\x9f", "a\uFFFD\uFFFD"},
+	} {
+		e := NewEncoder(nil)
+		e.Raw([]byte{0, 0, 0, byte(len(c.in))})
+		e.Raw([]byte(c.in))
+		for _, java := range []bool{false, true} {
+			d := NewDecoder(e.Bytes(), 0)
+			d.SetJavaStrings(java)
+			got, want := d.String(), c.in
+			if java {
+				want = c.java
+			}
+			if got != want || d.Err() != nil {
+				t.Errorf("%q (java %v): %q, want %q (%v)", c.in, java, got, want, d.Err())
+			}
+		}
+	}
+}

@@ -116,9 +116,11 @@ func DecodeRequest(payload []byte, maxLen int) (RequestHeader, jute.Record, erro
 
 // DecodeRequestPrefix is DecodeRequest with Java's tolerance of trailing
 // bytes: it decodes the header and body from the start of payload, ignores
-// whatever follows, and returns the number of bytes consumed.
+// whatever follows, and returns the number of bytes consumed. Strings are
+// decoded as a Java server decodes them (jute.Decoder.SetJavaStrings).
 func DecodeRequestPrefix(payload []byte, maxLen int) (h RequestHeader, body jute.Record, n int, err error) {
 	d := jute.NewDecoder(payload, maxLen)
+	d.SetJavaStrings(true) // a server sees what a Java server would
 	if err := h.Decode(d); err != nil {
 		return h, nil, 0, fmt.Errorf("proto: decoding RequestHeader: %w", err)
 	}
