@@ -147,6 +147,10 @@ func TestDigestMismatchResyncs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A clock that advances 3 s at every reading: the three differences in
+	// a row then span digestStreak.
+	clock := time.Unix(1_800_000_000, 0)
+	o.now = func() time.Time { clock = clock.Add(3 * time.Second); return clock }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx) }()
@@ -179,5 +183,31 @@ func TestDigestMismatchResyncs(t *testing.T) {
 	}
 	if got, want := o.Tree().Digest(), l.tree.Digest(); got != want {
 		t.Errorf("digest after the resync %d, leader's %d", got, want)
+	}
+}
+
+// TestDigestStreak: the tree counts as diverged only after digestStrikes
+// differences in a row spread over digestStreak; a burst that the leader's
+// pipeline explains (milliseconds) does not count, however many.
+func TestDigestStreak(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	for _, c := range []struct {
+		name string
+		at   []time.Duration // when each difference in the streak comes
+		want []bool
+	}{
+		{"one", []time.Duration{0}, []bool{false}},
+		{"burst of three", []time.Duration{0, time.Millisecond, 2 * time.Millisecond}, []bool{false, false, false}},
+		{"burst of ten", []time.Duration{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, []bool{false, false, false, false, false, false, false, false, false, false}},
+		{"three over the streak", []time.Duration{0, 2 * time.Second, digestStreak}, []bool{false, false, true}},
+		{"two over a long time", []time.Duration{0, time.Hour}, []bool{false, false}},
+		{"burst, then still differing later", []time.Duration{0, 1, 2, digestStreak + 2}, []bool{false, false, false, true}},
+	} {
+		var d digestStreakState
+		for i, at := range c.at {
+			if got := d.mismatch(t0.Add(at)); got != c.want[i] {
+				t.Errorf("%s: difference %d at %v: diverged %v, want %v", c.name, i, at, got, c.want[i])
+			}
+		}
 	}
 }

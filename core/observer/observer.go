@@ -75,15 +75,37 @@ var ErrDigestMismatch = errors.New("tree digest differs from the leader's")
 // DigestCalculator.DIGEST_VERSION).
 const digestVersion = 2
 
-// digestStrikes is how many leader digests in a row must differ from ours
-// before the tree counts as diverged. One is not proof: a 3.8 leader
-// computes a txn's digest before applying it (PrepRequestProcessor's
-// predicted change records), and under concurrent writes that prediction is
-// sometimes wrong while every server's tree, ours included, is right; all
-// Java servers then log "Digests are not matching" for that one txn and the
-// next digests agree again (seen in the differential runs of
-// internal/difftest). A diverged tree differs at every later txn.
-const digestStrikes = 3
+// When the tree counts as diverged from the leader's: after digestStrikes
+// leader digests in a row that differ from ours, spread over at least
+// digestStreak. One difference is not proof: a 3.8 leader computes a txn's
+// digest before applying it (PrepRequestProcessor's predicted change
+// records), and under pipelined writes a wrong prediction carries over to
+// the txns in flight behind it, while every server's tree, ours included,
+// is right; all Java servers then log "Digests are not matching" for those
+// txns, and the digests agree again once the leader's pipeline drains,
+// within milliseconds (seen in the differential runs of internal/difftest:
+// up to 3 txns in a row). A diverged tree differs at every later txn.
+const (
+	digestStrikes = 3
+	digestStreak  = 5 * time.Second
+)
+
+// digestStreakState tracks the leader digests in a row that differ from
+// ours.
+type digestStreakState struct {
+	n     int       // differences in a row
+	first time.Time // when the first of them came
+}
+
+// mismatch records a difference at now and reports whether the tree now
+// counts as diverged.
+func (d *digestStreakState) mismatch(now time.Time) bool {
+	if d.n == 0 {
+		d.first = now
+	}
+	d.n++
+	return d.n >= digestStrikes && now.Sub(d.first) >= digestStreak
+}
 
 // Observer is one zkobserver attached to an ensemble.
 type Observer struct {
@@ -93,13 +115,13 @@ type Observer struct {
 	eng  storage.Engine
 
 	// Owned by the apply loop (and by New before it starts).
-	p     *persist.Persister
-	pub   atomic.Pointer[persist.Persister] // p, for readers off the apply loop
-	meta  storage.Meta                      // epochs (LastZxid is the tree's)
-	fuzzy bool                              // since a SNAP, no leader digest has matched yet
-	// strikes counts the leader digests in a row that differ from ours.
-	strikes int
-	failed  error // a fatal apply-loop error, reported to the learner
+	p      *persist.Persister
+	pub    atomic.Pointer[persist.Persister] // p, for readers off the apply loop
+	meta   storage.Meta                      // epochs (LastZxid is the tree's)
+	fuzzy  bool                              // since a SNAP, no leader digest has matched yet
+	streak digestStreakState
+	now    func() time.Time // the clock (tests replace it)
+	failed error            // a fatal apply-loop error, reported to the learner
 
 	work chan item
 	// inSync is set from Snap to UpToDate: a session cut in between leaves
@@ -131,7 +153,7 @@ func New(cfg Config) (*Observer, error) {
 	if cfg.Engine == nil {
 		return nil, errors.New("observer: no storage engine")
 	}
-	o := &Observer{cfg: cfg, log: cfg.Logger, eng: cfg.Engine, work: make(chan item, 4096), synced: make(chan struct{})}
+	o := &Observer{cfg: cfg, log: cfg.Logger, eng: cfg.Engine, work: make(chan item, 4096), synced: make(chan struct{}), now: time.Now}
 	o.leader.Store(-1)
 	if cfg.Reset {
 		if err := persist.Install(cfg.Engine, tree.New(cfg.Learner.Tree), storage.Meta{}); err != nil {
@@ -258,10 +280,10 @@ func (o *Observer) apply(txn *proto.Txn) error {
 	got := o.tree.Digest()
 	if got == d.TreeDigest {
 		o.fuzzy = false
-		if o.strikes > 0 {
-			o.log.Warn().Str("zxid", hex(txn.Header.Zxid)).Int("mismatches", o.strikes).
+		if o.streak.n > 0 {
+			o.log.Warn().Str("zxid", hex(txn.Header.Zxid)).Int("mismatches", o.streak.n).
 				Msg("digest agrees with the leader's again: the mismatch was in the leader's digest, not in our tree")
-			o.strikes = 0
+			o.streak = digestStreakState{}
 		}
 		return nil
 	}
@@ -272,15 +294,15 @@ func (o *Observer) apply(txn *proto.Txn) error {
 		return nil
 	}
 	o.metrics.digestMismatches.Add(1)
-	o.strikes++
+	diverged := o.streak.mismatch(o.now())
 	ev := o.log.Error().Str("zxid", hex(txn.Header.Zxid)).Stringer("type", txn.Header.Type).Int64("leader_digest", d.TreeDigest).
-		Int64("our_digest", got).Int("in_a_row", o.strikes)
-	if o.strikes < digestStrikes {
-		ev.Msg("DIGEST MISMATCH: resyncing by SNAP if the next leader digests disagree too")
+		Int64("our_digest", got).Int("in_a_row", o.streak.n)
+	if !diverged {
+		ev.Msg("DIGEST MISMATCH: resyncing by SNAP if the leader's digests keep disagreeing")
 		return nil
 	}
 	o.mismatch.Store(true)
-	err := fmt.Errorf("%w at zxid %s (%d txns in a row)", ErrDigestMismatch, hex(txn.Header.Zxid), o.strikes)
+	err := fmt.Errorf("%w at zxid %s (%d txns in a row)", ErrDigestMismatch, hex(txn.Header.Zxid), o.streak.n)
 	if abort := o.abort.Load(); abort != nil {
 		(*abort)(err) // the learner may be blocked reading
 	}
@@ -350,7 +372,7 @@ func (o *Observer) Snap(zxid int64, t *tree.DataTree) error {
 			o.cfg.Clients.Reset()
 		}
 		o.setPersister(persist.New(o.eng, zxid, o.persistOpts()))
-		o.fuzzy, o.strikes = true, 0
+		o.fuzzy, o.streak = true, digestStreakState{}
 		o.metrics.lastZxid.Store(zxid)
 		o.log.Info().Str("zxid", hex(zxid)).Int("znodes", n).Dur("install", time.Since(start)).Msg("SNAP installed")
 		return nil
@@ -482,7 +504,7 @@ func (o *Observer) Disconnected(err error) {
 
 // resetLocked wipes tree and engine (keeping the epochs). Apply loop only.
 func (o *Observer) resetLocked() error {
-	o.failed, o.snapPending, o.fuzzy, o.strikes = nil, false, false, 0
+	o.failed, o.snapPending, o.fuzzy, o.streak = nil, false, false, digestStreakState{}
 	if err := o.p.Close(); err != nil {
 		o.log.Error().Err(err).Msg("persister failed before the reset")
 	}
