@@ -583,7 +583,11 @@ func TestGetDuringWrites(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			// Bounded: under -race on a loaded machine the writer side can
+			// take minutes, and an unbounded reader loop then grows the
+			// race detector's memory without limit (a make test run was
+			// OOM-killed at 24 GB).
+			for range 20_000 {
 				select {
 				case <-stop:
 					return
