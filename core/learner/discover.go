@@ -18,18 +18,24 @@ var ErrNoLeader = errors.New("no leader found")
 const probeTimeout = 2 * time.Second
 
 // Probe finds the leader by its quorum port, which only the current leader
-// listens on: it dials the voters (hint first, when it names one) and
-// returns the first connection accepted, on which the caller then starts the
-// handshake.
-func Probe(ctx context.Context, voters []Peer, hint int64) (net.Conn, Peer, error) {
+// listens on: it dials the voters (hint first, when it names one; avoid
+// last, when it names one: a voter whose port accepted but failed the
+// handshake) and returns the first connection accepted, on which the caller
+// then starts the handshake.
+func Probe(ctx context.Context, voters []Peer, hint, avoid int64) (net.Conn, Peer, error) {
 	order := make([]Peer, 0, len(voters))
+	var last []Peer
 	for _, v := range voters {
-		if v.SID == hint {
+		switch v.SID {
+		case hint:
 			order = append([]Peer{v}, order...)
-		} else {
+		case avoid:
+			last = append(last, v)
+		default:
 			order = append(order, v)
 		}
 	}
+	order = append(order, last...)
 	var d net.Dialer
 	var errs []error
 	for _, v := range order {
@@ -276,10 +282,10 @@ func AskLeader(ctx context.Context, e Ensemble, sid int64) (Peer, []Vote, error)
 }
 
 // Discover finds the leader and returns a connection to its quorum port:
-// first by probing the quorum ports (hint first); when none accepts, by
-// asking the election ports, then dialing the leader they name.
-func Discover(ctx context.Context, e Ensemble, sid, hint int64) (net.Conn, Peer, error) {
-	c, p, err := Probe(ctx, e.Voters, hint)
+// first by probing the quorum ports (hint first, avoid last); when none
+// accepts, by asking the election ports, then dialing the leader they name.
+func Discover(ctx context.Context, e Ensemble, sid, hint, avoid int64) (net.Conn, Peer, error) {
+	c, p, err := Probe(ctx, e.Voters, hint, avoid)
 	if err == nil || ctx.Err() != nil {
 		return c, p, err
 	}

@@ -47,7 +47,7 @@ func TestDiscoverOnRealEnsemble(t *testing.T) {
 		}
 	}
 
-	c, p, err := Probe(ctx, ens.Voters, 0)
+	c, p, err := Probe(ctx, ens.Voters, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,16 +42,16 @@ func Run(ctx context.Context, cfg *Config, sink Sink, obs Observer, bo Backoff) 
 	}
 	log := cfg.Logger
 	wait := bo.Min
-	var hint int64
+	var hint, avoid int64
 	failures, lastLog := 0, time.Time{}
 	synced := &syncTracker{Sink: sink}
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		conn, leader, err := Discover(ctx, cfg.Ensemble, cfg.SID, hint)
+		conn, leader, err := Discover(ctx, cfg.Ensemble, cfg.SID, hint, avoid)
 		if err == nil {
-			hint = leader.SID
+			hint, avoid = leader.SID, 0
 			sctx, abort := context.WithCancelCause(ctx)
 			obs.Connected(leader, abort)
 			synced.done = false
@@ -62,6 +62,12 @@ func Run(ctx context.Context, cfg *Config, sink Sink, obs Observer, bo Backoff) 
 			}
 			obs.Disconnected(err)
 			var trunc *TruncError
+			if !synced.done && !errors.As(err, &trunc) {
+				// Its port accepted but it did not bring us up to
+				// date (a leader still establishing, or not a leader
+				// at all): try the other voters first next time.
+				hint, avoid = 0, leader.SID
+			}
 			if synced.done || errors.As(err, &trunc) {
 				// A working leader went away (or asked for a resync):
 				// look again at once, and log it.

@@ -211,3 +211,60 @@ func TestDigestStreak(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeSkipsBogusAcceptor: a voter whose quorum port accepts and
+// closes at once (not the leader: a leader still establishing, or another
+// process on the port) does not keep the observer from the real leader:
+// after it fails the handshake it is tried last.
+func TestProbeSkipsBogusAcceptor(t *testing.T) {
+	bogus, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bogus.Close()
+	go func() {
+		for {
+			c, err := bogus.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	l := &digestLeader{t: t, ln: ln, tree: tree.New(tree.Options{}), epoch: 1, peers: make(chan int64, 8)}
+	l.commit("/seed", 0)
+	go l.serve()
+	o, err := New(Config{
+		Learner: learner.Config{SID: 9, Ensemble: learner.Ensemble{
+			Voters: []learner.Peer{
+				{SID: 1, QuorumAddr: bogus.Addr().String()},
+				{SID: 2, QuorumAddr: ln.Addr().String()},
+			},
+			TickTime: 100 * time.Millisecond, InitLimit: 20, SyncLimit: 20,
+		}},
+		Engine:  memory.New(),
+		Backoff: learner.Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond},
+		Logger:  zerolog.New(zerolog.NewTestWriter(t)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	synced := o.NextSync()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-synced:
+	case <-time.After(20 * time.Second):
+		t.Fatal("never synced with the real leader behind a bogus acceptor")
+	}
+	if got := o.LastSync().Leader.SID; got != 2 {
+		t.Fatalf("synced with sid %d, want 2", got)
+	}
+}
