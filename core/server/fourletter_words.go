@@ -145,14 +145,11 @@ func (w *words) Stats() fourletter.Stats {
 	// getNodeCount and approximateDataSize count both entries.
 	s.tree.View(func(v tree.View) {
 		st.LastZxid, st.NodeCount = v.LastZxid(), v.NodeCount()+1
-		st.ApproximateDataSize = int64(len("/"))
-		v.Walk(func(path string, n *tree.Node) bool {
-			st.ApproximateDataSize += int64(len(path) + len(n.Data))
-			if v.Kind(n) == tree.Ephemeral {
-				st.Ephemerals++
-			}
-			return true
-		})
+		// Kept by the tree as it changes: walking it here would hold
+		// the read lock (and stall the apply loop) for a second per
+		// million znodes on every scrape.
+		st.ApproximateDataSize = int64(len("/")) + v.ApproximateDataSize()
+		st.Ephemerals = v.EphemeralCount()
 	})
 	counts := s.sessions.Counts()
 	st.GlobalSessions, st.LocalSessions = counts.Global, counts.Local

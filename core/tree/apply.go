@@ -286,6 +286,7 @@ func (t *DataTree) deleteNode(path string, zxid int64) proto.ErrCode {
 		return proto.ErrNoNode
 	}
 	delete(t.nodes, path)
+	t.dataSize -= int64(len(path) + len(n.Data))
 	if t.rec != nil {
 		t.rec.NodeDeleted(path)
 	}
@@ -315,6 +316,7 @@ func (t *DataTree) setData(path string, data []byte, version int32, zxid, time i
 	old := len(n.Data)
 	t.preChange(n)
 	n.Data = data
+	t.dataSize += int64(len(data) - old)
 	n.Stat.Mtime = time
 	n.Stat.Mzxid = zxid
 	n.Stat.Version = version

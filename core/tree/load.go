@@ -78,6 +78,7 @@ func (l *Loader) Node(path string, data []byte, acl int64, st proto.StatPersiste
 		// A repeated path replaces the earlier node, as Java's map put.
 		if old := t.nodes[path]; old != nil {
 			t.digest -= uint64(old.digest)
+			t.dataSize -= int64(len(path) + len(old.Data))
 			t.unindexOwner(path, old.Stat.EphemeralOwner)
 			if old == l.lastParent {
 				l.lastParent = nil
@@ -130,7 +131,7 @@ func (t *DataTree) ReplaceWith(src *DataTree) {
 	defer t.mu.Unlock()
 	t.nodes, t.acls, t.ephemerals = src.nodes, src.acls, src.ephemerals
 	t.containers, t.ttls, t.sessions, t.quotas = src.containers, src.ttls, src.sessions, src.quotas
-	t.lastZxid, t.digest = src.lastZxid, src.digest
+	t.lastZxid, t.digest, t.dataSize = src.lastZxid, src.digest, src.dataSize
 	src.reset()
 }
 

@@ -48,7 +48,7 @@ func (t *DataTree) quotaChanged(path string, bytesDiff int64, countDiff int64) {
 	st := parseStatsTrack(n.Data)
 	st.set("count", st.get("count")+countDiff)
 	st.set("bytes", st.get("bytes")+bytesDiff)
-	n.Data = st.bytes()
+	t.setLocalData(n, st.bytes())
 }
 
 // quotaNodeCreated handles the creation of a limits or stats node.
@@ -99,7 +99,7 @@ func (t *DataTree) recountQuota(p string) {
 	st.set("bytes", bytes)
 	st.set("count", count)
 	t.preChange(n)
-	n.Data = st.bytes()
+	t.setLocalData(n, st.bytes())
 	t.postChange(quotaStatPath(p), n)
 }
 
@@ -185,4 +185,11 @@ func (s statsTrack) bytes() []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// setLocalData replaces the data of a node the tree maintains itself (a
+// quota stats node), keeping the data size.
+func (t *DataTree) setLocalData(n *Node, data []byte) {
+	t.dataSize += int64(len(data) - len(n.Data))
+	n.Data = data
 }

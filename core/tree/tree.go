@@ -139,6 +139,7 @@ type DataTree struct {
 	quotas     map[string]struct{} // paths with a quota (Java's pTrie)
 	lastZxid   int64
 	digest     uint64
+	dataSize   int64 // sum of len(key)+len(data) over the nodes, kept as they change
 	trigger    Trigger
 	rec        Recorder
 	digester   digester // guarded by mu (writers)
@@ -178,6 +179,7 @@ func (t *DataTree) reset() {
 	t.quotas = make(map[string]struct{})
 	t.lastZxid = 0
 	t.digest = 0
+	t.dataSize = 0
 }
 
 // SetTrigger installs the receiver of watch triggers (nil for none). It
@@ -258,6 +260,7 @@ func TTLOwner(ttl int64) int64 { return ttlMask | (ttl & MaxTTL) }
 func (t *DataTree) putNode(path string, n *Node) {
 	n.digest = t.digester.node(path, n.Data, &n.Stat)
 	t.digest += uint64(n.digest)
+	t.dataSize += int64(len(path) + len(n.Data))
 	t.nodes[path] = n
 }
 

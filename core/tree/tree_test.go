@@ -387,6 +387,18 @@ func assertDigestConsistent(t *testing.T, tr *DataTree) {
 		if int64(sum) != v.Digest() {
 			t.Fatalf("incremental digest %d, recomputed %d", v.Digest(), int64(sum))
 		}
+		// The other counters the tree keeps as it changes.
+		var size int64
+		eph := 0
+		for p, n := range v.t.nodes {
+			size += int64(len(p) + len(n.Data))
+			if v.Kind(n) == Ephemeral {
+				eph++
+			}
+		}
+		if size != v.ApproximateDataSize() || eph != v.EphemeralCount() {
+			t.Fatalf("data size %d and ephemerals %d kept, %d and %d recomputed", v.ApproximateDataSize(), v.EphemeralCount(), size, eph)
+		}
 	})
 }
 
@@ -732,6 +744,7 @@ func TestQuotaStats(t *testing.T) {
 	if got := stats(); got != "count=3,bytes=6" {
 		t.Fatalf("after removing the quota: %q", got)
 	}
+	assertDigestConsistent(t, tr) // the stats nodes' data counts in the data size
 }
 
 func TestStatsTrackFormat(t *testing.T) {

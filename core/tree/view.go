@@ -41,6 +41,20 @@ func (v View) Stat(n *Node) proto.Stat { return v.t.clientStat(n) }
 // LastZxid returns the zxid of the last applied txn.
 func (v View) LastZxid() int64 { return v.t.lastZxid }
 
+// ApproximateDataSize returns Java's approximateDataSize of the tree: the
+// sum of path and data lengths over the nodes (the root's path is "").
+func (v View) ApproximateDataSize() int64 { return v.t.dataSize }
+
+// EphemeralCount returns the number of ephemeral nodes (not containers or
+// TTL nodes).
+func (v View) EphemeralCount() int {
+	n := 0
+	for _, set := range v.t.ephemerals {
+		n += len(set)
+	}
+	return n
+}
+
 // Digest returns the tree digest.
 func (v View) Digest() int64 { return int64(v.t.digest) }
 
