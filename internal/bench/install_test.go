@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/zkobserver/zkobserver/core/persist"
-	"github.com/zkobserver/zkobserver/core/proto"
 	"github.com/zkobserver/zkobserver/core/tree"
 	"github.com/zkobserver/zkobserver/storage"
 	"github.com/zkobserver/zkobserver/storage/bolt"
@@ -14,25 +12,9 @@ import (
 
 // benchTree builds a tree of n znodes (128 B data, 1,000 per parent).
 func benchTree(tb testing.TB, n int) *tree.DataTree {
-	t := tree.New(tree.Options{})
-	data := make([]byte, 128)
-	zxid := int64(0)
-	create := func(path string, d []byte) {
-		zxid++
-		rc := t.Apply(&proto.Txn{Header: proto.TxnHeader{ClientID: 1, Zxid: zxid, Time: 1, Type: proto.OpCreate},
-			Body: &proto.CreateTxn{Path: path, Data: d, ACL: proto.OpenACLUnsafe, ParentCVersion: -1}})
-		if rc.Err != 0 {
-			tb.Fatal(rc.Err)
-		}
-	}
-	for made, p := 0, 0; made < n; p++ {
-		parent := fmt.Sprintf("/bench%04d", p)
-		create(parent, []byte{})
-		made++
-		for c := 0; c < 999 && made < n; c++ {
-			create(fmt.Sprintf("%s/node%06d", parent, c), data)
-			made++
-		}
+	t, err := Tree(n, 128, 0)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return t
 }

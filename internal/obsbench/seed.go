@@ -1,15 +1,13 @@
 package obsbench
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
-	"github.com/zkobserver/zkobserver/core/proto"
-	"github.com/zkobserver/zkobserver/core/tree"
+	"github.com/zkobserver/zkobserver/internal/bench"
 	"github.com/zkobserver/zkobserver/snapshot"
 	"github.com/zkobserver/zkobserver/storage"
 )
@@ -29,28 +27,9 @@ func Znodes(b testing.TB) int {
 // SeedDataDir writes a Java dataDir holding a tree of n znodes (128 B of
 // data each, 1,000 per parent) in epoch 1.
 func SeedDataDir(b testing.TB, dir string, n int) snapshot.Exported {
-	t := tree.New(tree.Options{})
-	data := make([]byte, 128)
-	for i := range data {
-		data[i] = byte('a' + i%26)
-	}
-	zxid := proto.MakeZxid(1, 0)
-	create := func(path string, d []byte) {
-		zxid++
-		rc := t.Apply(&proto.Txn{Header: proto.TxnHeader{ClientID: 1, Zxid: zxid, Time: 1_750_000_000_000, Type: proto.OpCreate},
-			Body: &proto.CreateTxn{Path: path, Data: d, ACL: proto.OpenACLUnsafe, ParentCVersion: -1}})
-		if rc.Err != 0 {
-			b.Fatalf("create %s: %v", path, rc.Err)
-		}
-	}
-	for made, p := 0, 0; made < n; p++ {
-		parent := fmt.Sprintf("/bench%04d", p)
-		create(parent, []byte{})
-		made++
-		for c := 0; c < 999 && made < n; c++ {
-			create(fmt.Sprintf("%s/node%06d", parent, c), data)
-			made++
-		}
+	t, err := bench.Tree(n, 128, 1)
+	if err != nil {
+		b.Fatal(err)
 	}
 	ex, err := snapshot.ExportDataDir(dir, t, snapshot.DataDirOptions{Epochs: &storage.Epochs{Accepted: 1, Current: 1}, NoSync: true})
 	if err != nil {
