@@ -11,6 +11,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkobserver/zkobserver/core/acl"
+	"github.com/zkobserver/zkobserver/core/jute"
 	"github.com/zkobserver/zkobserver/core/proto"
 	"github.com/zkobserver/zkobserver/core/server"
 	"github.com/zkobserver/zkobserver/internal/ensemble"
@@ -224,7 +225,7 @@ func TestAuthRawSameAsJava(t *testing.T) {
 			case 0:
 				xid = r.request(op)
 			default:
-				xid = r.request(op, recs[0].(*proto.AuthPacket))
+				xid = r.request(op, recs[0].(jute.Record))
 			}
 			h, body, _ := r.reply(xid)
 			zxid := h.Zxid
@@ -238,6 +239,11 @@ func TestAuthRawSameAsJava(t *testing.T) {
 			do(proto.OpWhoAmI)
 		}
 		do(proto.OpAuth, &proto.AuthPacket{Scheme: "ip", Auth: []byte("whatever")})
+		do(proto.OpWhoAmI)
+		// No SASL configured: Java answers OK with a null token and keeps
+		// the connection.
+		do(proto.OpSASL, &proto.GetSASLRequest{Token: []byte{}})
+		do(proto.OpSASL, &proto.GetSASLRequest{Token: []byte("n,,n=alice,r=abc")})
 		do(proto.OpWhoAmI)
 		do(proto.OpAuth, &proto.AuthPacket{Scheme: "x509", Auth: []byte("cn")})
 		r.expectClosed()

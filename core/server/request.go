@@ -51,12 +51,14 @@ func (c *conn) request(payload []byte) bool {
 	case proto.OpAuth:
 		return c.auth(h, body.(*proto.AuthPacket))
 	case proto.OpSASL:
+		// No SASL server is configured; Java 3.8 (processSasl with a null
+		// saslServer) then answers OK, zxid 0, with a null token, and the
+		// connection goes on.
 		if !c.waitIdle() {
 			return false
 		}
-		c.sendReply(h.Xid, 0, proto.ErrAuthFailed, nil)
-		c.closeAfterFlush()
-		return false
+		c.sendReply(h.Xid, 0, proto.ErrOK, &proto.SetSASLResponse{})
+		return true
 	case proto.OpCloseSession:
 		if c.s.sessions.IsLocal(c.sessionID()) {
 			return c.closeLocalSession(h)
