@@ -17,6 +17,10 @@ import (
 // closed so that nothing leaks.
 const CallTimeout = 20 * time.Second
 
+// SlowAfter is how long a call waits for its reply before the connection's
+// OnSlow hook is told (and told again after every further SlowAfter).
+const SlowAfter = 300 * time.Millisecond
+
 // ErrClosed is returned by Call on a connection that was closed (by Close,
 // by the server, or after a protocol error).
 var ErrClosed = errors.New("difftest: connection closed")
@@ -60,6 +64,8 @@ type Client struct {
 	events  []Event
 	err     error
 	done    chan struct{}
+
+	onSlow func(waited time.Duration, desc string)
 }
 
 type pendingCall struct {
@@ -81,6 +87,10 @@ type DialOptions struct {
 	// LastXid is the xid after which ordinary xids continue (a reconnecting
 	// client keeps counting, as the Java client does).
 	LastXid int32
+	// OnSlow, if set, is called from the waiting goroutine when a call has
+	// waited SlowAfter (and again after every further SlowAfter) without a
+	// reply, with the time waited and the call.
+	OnSlow func(waited time.Duration, desc string)
 }
 
 // Dial connects to addr and completes the handshake. A ConnectResponse with
@@ -96,7 +106,7 @@ func Dial(addr string, o DialOptions) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{conn: conn, done: make(chan struct{}), xid: o.LastXid}
+	c := &Client{conn: conn, done: make(chan struct{}), xid: o.LastXid, onSlow: o.OnSlow}
 	conn.SetDeadline(time.Now().Add(CallTimeout))
 	br := bufio.NewReader(conn)
 	req := proto.ConnectRequest{ProtocolVersion: 0, LastZxidSeen: o.LastZxidSeen, TimeOut: o.Timeout,
@@ -238,11 +248,20 @@ func (c *Client) Send(xid int32, op proto.OpCode, body jute.Record) func() (Repl
 		}
 		t := time.NewTimer(CallTimeout)
 		defer t.Stop()
+		slow := time.NewTicker(SlowAfter)
+		defer slow.Stop()
+		began := time.Now()
+	wait:
 		select {
 		case r, ok := <-p.ch:
 			if ok {
 				return r, nil
 			}
+		case <-slow.C:
+			if c.onSlow != nil {
+				c.onSlow(time.Since(began), fmt.Sprintf("%v xid %d of session %#x", op, xid, c.SessionID()))
+			}
+			goto wait
 		case <-t.C:
 			c.fail(fmt.Errorf("no reply to %v (xid %d) within %v", op, xid, CallTimeout))
 		}

@@ -92,6 +92,21 @@
 // nobody), ip matching and not matching, auth (creator), and invalid ones.
 // Paths: existing nodes, new children, random and invalid paths.
 //
+// # Java 3.8.0's missed wakeup
+//
+// Debian's ZooKeeper is 3.8.0, whose CommitProcessor reads its queues
+// before it takes its lock and then waits on what it read: a commit that
+// arrives in between is not seen until the next request reaches that
+// server (ZOOKEEPER-4537, fixed in 3.8.1). Under ordinary traffic nobody
+// notices; in a lockstep stream there is no next request, and a run of
+// 10,000 ops met it about once, on a follower or on the leader, on any op.
+// The servers' state during such a stall shows it plainly: the waiting
+// request queued on its connection, the commit counted as received, the
+// server's zxid one behind the ensemble's, and the CommitProcessor thread
+// parked in wait(). Options.Wake marks the Java targets: a call on one of
+// them that has waited SlowAfter sends a ping on a separate session of that
+// target, which is the request that wakes it. zkobserver gets no such help.
+//
 // The ensemble must run with JVMFlags and Properties (TTL nodes enabled, the
 // container reaper pushed out of the run, sessions that survive a loaded
 // machine). A run leaves its nodes behind under Root, which must be fresh.

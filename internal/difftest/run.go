@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zkobserver/zkobserver/core/jute"
@@ -37,6 +38,20 @@ type Options struct {
 	Perturb Perturbation
 	// NoReconnect leaves out the reconnect+setWatches2 steps.
 	NoReconnect bool
+	// Wake marks the targets (A, B) that are Java 3.8.0 servers. Their
+	// CommitProcessor can miss a wakeup (ZOOKEEPER-4537, fixed in 3.8.1;
+	// Debian ships 3.8.0): a request whose commit arrives at the wrong
+	// moment stays unanswered until some other request reaches that server,
+	// which in a lockstep stream never comes. For a marked target every
+	// call that has waited SlowAfter sends a ping on a separate "waker"
+	// session of that target, which is the other request; Result.Wakes
+	// counts them. Unmarked targets get no such help: a stall there fails
+	// the run after CallTimeout.
+	Wake [2]bool
+	// OnSlow, if set, is told about every call that has waited SlowAfter
+	// (and every further SlowAfter): the target (0 is A), the time waited
+	// and the call. It runs on the waiting goroutine.
+	OnSlow func(side int, waited time.Duration, desc string)
 	// Logf, if set, receives a progress line every 1,000 ops.
 	Logf func(format string, args ...any)
 }
@@ -85,6 +100,7 @@ type Result struct {
 	Codes     map[string]int // reply error codes seen (A side, multi sub-results included)
 	Events    int            // watch events compared (per side)
 	Perturbed int            // the op at which the perturbation was applied, -1 if none
+	Wakes     [2]int64       // pings sent on the waker sessions of A and B (see Options.Wake)
 	Elapsed   time.Duration
 }
 
@@ -104,6 +120,8 @@ type runner struct {
 	gens    []int
 	auths   [][]string // digest users of each pair's current sessions
 	readers [2]*Client
+	wakers  [2]*Client // see Options.Wake; pinged by every barrier to keep them alive
+	wakes   [2]atomic.Int64
 	bounds  [][2]int64 // zxids of the barrier writes on A and B, per barrier
 
 	op  int
@@ -115,7 +133,7 @@ type runner struct {
 // first difference as a *Mismatch, or another error if a target could not
 // be reached or a connection failed. Sessions it opened are closed before
 // it returns; the nodes it created are left in place.
-func Run(o Options) (Result, error) {
+func Run(o Options) (res Result, err error) {
 	if o.Ops == 0 {
 		o.Ops = 10_000
 	}
@@ -136,6 +154,7 @@ func Run(o Options) (Result, error) {
 	}
 	r.g = &gen{r: rand.New(rand.NewPCG(o.Seed, 0x5eed)), m: newModel(), pairs: o.Pairs, noReconnect: o.NoReconnect}
 	defer r.closeAll()
+	defer func() { res.Wakes = [2]int64{r.wakes[0].Load(), r.wakes[1].Load()} }()
 	began := time.Now()
 	if err := r.setup(); err != nil {
 		return r.res, err
@@ -158,6 +177,20 @@ func Run(o Options) (Result, error) {
 	return r.res, nil
 }
 
+// onSlow returns the OnSlow hook of side's connections: it wakes the target
+// if Options.Wake marks it, and tells Options.OnSlow.
+func (r *runner) onSlow(side int) func(time.Duration, string) {
+	return func(waited time.Duration, desc string) {
+		if r.o.Wake[side] {
+			r.wakers[side].Send(proto.XidPing, proto.OpPing, nil)
+			r.wakes[side].Add(1)
+		}
+		if r.o.OnSlow != nil {
+			r.o.OnSlow(side, waited, desc)
+		}
+	}
+}
+
 func (r *runner) closeAll() {
 	for side := range 2 {
 		for _, c := range r.pairs[side] {
@@ -167,6 +200,9 @@ func (r *runner) closeAll() {
 		}
 		if r.readers[side] != nil {
 			r.readers[side].Close()
+		}
+		if r.wakers[side] != nil {
+			r.wakers[side].Close()
 		}
 	}
 }
@@ -206,7 +242,7 @@ func (r *runner) exactView(side int) *view {
 // authenticates it; it returns the client and the rendered handshake and
 // auth replies.
 func (r *runner) open(side, pair int, users []string) (*Client, []string, error) {
-	c, err := Dial(r.addr[side], DialOptions{LastZxidSeen: r.lastBound(side)})
+	c, err := Dial(r.addr[side], DialOptions{LastZxidSeen: r.lastBound(side), OnSlow: r.onSlow(side)})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -270,6 +306,11 @@ func (r *runner) compareTexts(what string, a, b []string) error {
 func (r *runner) setup() error {
 	r.st = step{kind: "setup", desc: "open sessions, create the root and both namespaces"}
 	err := both(func(side int) error {
+		w, err := Dial(r.addr[side], DialOptions{})
+		if err != nil {
+			return err
+		}
+		r.wakers[side] = w
 		r.pairs[side] = make([]*Client, r.o.Pairs)
 		for pair := range r.o.Pairs {
 			c, _, err := r.open(side, pair, pairAuth(pair))
@@ -601,11 +642,10 @@ func (r *runner) reconnect() error {
 		}
 		// The new connection is opened while the old one is still up, and the
 		// step goes on only once the server has closed the old one (it does so
-		// when the session reconnects): closing it from the client side first
-		// races the server's cleanup of the old connection with the new
-		// connect, and Java 3.8.0 then stalls requests of that target (seen
-		// on a follower and on the leader).
-		c, err := Dial(r.addr[side], DialOptions{SessionID: old.SessionID(), Passwd: old.Connect.Passwd, LastZxidSeen: r.lastBound(side), LastXid: old.LastXid()})
+		// when the session reconnects), so that the old connection's cleanup
+		// (its watches, its close) is over before the next op on either side.
+		c, err := Dial(r.addr[side], DialOptions{SessionID: old.SessionID(), Passwd: old.Connect.Passwd, LastZxidSeen: r.lastBound(side), LastXid: old.LastXid(),
+			OnSlow: r.onSlow(side)})
 		if err != nil {
 			return err
 		}
@@ -724,7 +764,7 @@ func (r *runner) barrier() error {
 			return fmt.Errorf("barrier write on %c: %+v (last zxid %#x)", 'A'+side, rep.Header, prev)
 		}
 		z[side] = rep.Header.Zxid
-		clients := append(slices.Clone(r.pairs[side]), r.readers[side])
+		clients := append(slices.Clone(r.pairs[side]), r.readers[side], r.wakers[side])
 		waits := make([]func() (Reply, error), len(clients))
 		for i, c := range clients {
 			waits[i] = c.Send(proto.XidPing, proto.OpPing, nil)

@@ -1,5 +1,3 @@
-//go:build difftest
-
 package difftest
 
 import (
@@ -79,10 +77,19 @@ func TestZkobserverVsJava(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling real state under a deadline
 	}
+	ops := envInt(t, "DIFFTEST_OPS", 10_000)
+	// Only B, the Java follower, is woken (Options.Wake): a zkobserver stall
+	// fails the run.
 	res, err := Run(Options{AddrA: ln.Addr().String(), AddrB: follower, Seed: uint64(envInt(t, "DIFFTEST_SEED", 20240601)),
-		Ops: envInt(t, "DIFFTEST_OPS", 10_000), Root: "/difftest", Logf: t.Logf, Trace: os.Getenv("DIFFTEST_TRACE") != "", NoReconnect: os.Getenv("DIFFTEST_NORECONNECT") != ""})
+		Ops: ops, Root: "/difftest", Logf: t.Logf, Trace: os.Getenv("DIFFTEST_TRACE") != "",
+		NoReconnect: os.Getenv("DIFFTEST_NORECONNECT") != "",
+		Wake:        [2]bool{false, true}, OnSlow: slowHook(t, e, map[string]string{"zkobserver": ln.Addr().String()})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d ops in %v, %d watch events per side", res.Ops, res.Elapsed.Round(time.Millisecond), res.Events)
+	if res.Ops != ops || res.Perturbed != -1 || res.Wakes[0] != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	t.Logf("%d ops in %v, %d watch events per side, %v wakes of the Java follower (ZOOKEEPER-4537); kinds %v; codes %v",
+		res.Ops, res.Elapsed.Round(time.Millisecond), res.Events, res.Wakes[1], res.Kinds, res.Codes)
 }

@@ -48,6 +48,12 @@ func (e *Ensemble) FourLetter(ctx context.Context, id int, word string) (string,
 	return fourLetter(ctx, n.ClientAddr, word)
 }
 
+// FourLetterAt is FourLetter for any address, e.g. a zkobserver that is not
+// one of the ensemble's servers.
+func FourLetterAt(ctx context.Context, addr, word string) (string, error) {
+	return fourLetter(ctx, addr, word)
+}
+
 func fourLetter(ctx context.Context, addr, word string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, fourLetterTimeout)
 	defer cancel()
