@@ -63,6 +63,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "skip-acl", EnvVars: env("SKIP_ACL"), Usage: "Java's zookeeper.skipACL=yes: reads answered here skip ACL checks (writes are checked by the leader with its own setting)"},
 			&cli.StringFlag{Name: "4lw-whitelist", EnvVars: env("4LW_WHITELIST"), Value: "srvr", Usage: "four-letter words answered on the client port, comma-separated, * for all (Java's 4lw.commands.whitelist; srvr is always allowed)"},
 			&cli.BoolFlag{Name: "extended-types", EnvVars: env("EXTENDED_TYPES"), Usage: "the ensemble runs with zookeeper.extendedTypesEnabled=true (TTL nodes)"},
+			&cli.BoolFlag{Name: "read-only-on-quorum-loss", EnvVars: env("READ_ONLY_ON_QUORUM_LOSS"), Value: true, Usage: "without a leader, keep serving read-only clients from the local tree (writes get NOTREADONLY; also at a start while the quorum is down); =false behaves like a Java observer: every client dropped until the next sync"},
 		},
 		Action: runObserver,
 	}
@@ -130,12 +131,12 @@ func runObserver(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if addr := c.String("metrics-addr"); addr != "" {
-		srv, err := serveMetrics(addr, o)
+		ms, err := serveMetrics(addr, o, srv)
 		if err != nil {
 			return err
 		}
-		defer srv.Close()
-		log.Info().Str("addr", srv.Addr).Msg("metrics at /metrics")
+		defer ms.Close()
+		log.Info().Str("addr", ms.Addr).Msg("metrics at /metrics")
 	}
 	// The watch manager's Trigger goes on the tree before anything shares it.
 	srv.Bind(o.Tree(), o)
@@ -179,7 +180,7 @@ func newClientServer(c *cli.Context, ens learner.Ensemble, sid int64, log zerolo
 	}
 	return server.New(server.Config{
 		ServerID: sid, TickTime: ens.TickTime, Timeouts: timeouts, MaxFrame: c.Int("jute-maxbuffer"),
-		MaxClientCnxns: maxCnxns, LocalSessions: policy, ACL: server.Policy{P: aclPolicy},
+		MaxClientCnxns: maxCnxns, LocalSessions: policy, ACL: server.Policy{P: aclPolicy}, ReadOnly: c.Bool("read-only-on-quorum-loss"),
 		Logger: log.With().Str("part", "clients").Logger(),
 	})
 }
@@ -195,7 +196,7 @@ func fourLetterConfig(c *cli.Context, ens learner.Ensemble, sid int64, o *observ
 	timeouts, _ := session.NewTimeouts(tick, int32(c.Int("min-session-timeout")), int32(c.Int("max-session-timeout")))
 	abs, _ := filepath.Abs(dir)
 	return server.WordsConfig{
-		Whitelist:  fourletter.ParseWhitelist(c.String("4lw-whitelist"), false),
+		Whitelist:  fourletter.ParseWhitelist(c.String("4lw-whitelist"), c.Bool("read-only-on-quorum-loss")),
 		Status:     o,
 		Version:    fourletter.FullVersion(buildVersion(), time.Time{}),
 		QuorumSize: len(ens.Voters),
@@ -260,7 +261,7 @@ func newLogger(format string, w *os.File) (zerolog.Logger, error) {
 }
 
 // serveMetrics serves the observer's metrics in Prometheus text format.
-func serveMetrics(addr string, o *observer.Observer) (*http.Server, error) {
+func serveMetrics(addr string, o *observer.Observer, clients *server.Server) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-addr: %w", err)
@@ -268,7 +269,9 @@ func serveMetrics(addr string, o *observer.Observer) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		o.Metrics().WritePrometheus(w)
+		if o.Metrics().WritePrometheus(w) == nil {
+			clients.WritePrometheus(w)
+		}
 	})
 	srv := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)

@@ -232,6 +232,11 @@ type Stats struct {
 	// DigestMismatches counts txns after which the tree digest differed
 	// from the leader's (zk_digest_mismatches_count).
 	DigestMismatches int64
+	// SinceLeaderContact is how long ago the session with a leader ended:
+	// 0 while in sync with one, negative if there was none since start.
+	// In read-only mode it is how stale the answers may be (srvr's "Last
+	// leader contact", mntr's zk_seconds_since_leader_contact).
+	SinceLeaderContact time.Duration
 	// ObserverSync is the time from connecting to the leader to being in
 	// sync, per sync (zk_*_observer_sync_time).
 	ObserverSync Summary

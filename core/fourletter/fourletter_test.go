@@ -65,7 +65,8 @@ func newFake(st State) *fakeServer {
 			GlobalSessions: 2, LocalSessions: 1, Uptime: 4321 * time.Millisecond,
 			ResponseSize: BufferStats{Last: 16, Min: 16, Max: 120},
 			QuorumSize:   3, Leader: 3, DigestMismatches: 0,
-			ObserverSync: Summary{Count: 1, Sum: 42, Min: 42, Max: 42},
+			ObserverSync:       Summary{Count: 1, Sum: 42, Min: 42, Max: 42},
+			SinceLeaderContact: 12345 * time.Millisecond,
 		},
 		conns: []Connection{
 			{Remote: "/127.0.0.1:43374", InterestOps: OpRead, Received: 5, Sent: 4, SessionID: 0x100000000000000,
@@ -199,11 +200,12 @@ func TestWriteGolden(t *testing.T) {
 		{Isro, ReadOnly, "ro"},
 		{Isro, Stopped, "null"},
 		{Srvr, Observing, "Zookeeper version: " + testVersion + "\n" + statTail + "Mode: observer\nNode count: 7\n"},
-		{Srvr, ReadOnly, "Zookeeper version: " + testVersion + "\nREAD-ONLY mode; serving only read-only clients\n" + statTail + "Mode: read-only\nNode count: 7\n"},
+		{Srvr, ReadOnly, "Zookeeper version: " + testVersion + "\nREAD-ONLY mode; serving only read-only clients\nLast leader contact: 12.345 s ago\n" + statTail + "Mode: read-only\nNode count: 7\n"},
 		{Stat, Observing, "Zookeeper version: " + testVersion + "\n" + clients + statTail + "Mode: observer\nNode count: 7\n"},
-		{Stat, ReadOnly, "Zookeeper version: " + testVersion + "\nREAD-ONLY mode; serving only read-only clients\n" + clients + statTail + "Mode: read-only\nNode count: 7\n"},
+		{Stat, ReadOnly, "Zookeeper version: " + testVersion + "\nREAD-ONLY mode; serving only read-only clients\nLast leader contact: 12.345 s ago\n" + clients + statTail + "Mode: read-only\nNode count: 7\n"},
 		{Mntr, Observing, "zk_version\t" + testVersion + "\nzk_server_state\tobserver\nzk_peer_state\tobserving - broadcast\nzk_observer_master_id\t3\n" + wantMntrTail},
-		{Mntr, ReadOnly, "zk_version\t" + testVersion + "\nzk_server_state\tread-only\n" + wantMntrTail},
+		{Mntr, ReadOnly, "zk_version\t" + testVersion + "\nzk_server_state\tread-only\n" + wantMntrTail +
+			"zk_read_only\t1\nzk_served_zxid\t4294967299\nzk_seconds_since_leader_contact\t12.345\n"},
 		{Conf, Observing, confHead + "membership: \nserver.1=127.0.0.1:2888:3888:participant\nserver.10=127.0.0.1:2889:3889:observer\nversion=0"},
 		{Conf, ReadOnly, confHead},
 		{Cons, Observing, " /127.0.0.1:43374[1](queued=0,recved=5,sent=4,sid=0x100000000000000,lop=GETD,est=1700000000123,to=4000,lcxid=0x3," +

@@ -74,4 +74,18 @@ func writeMntr(w *bufio.Writer, st State, s Server) {
 	i("max_observer_sync_time", t.ObserverSync.Max)
 	i("cnt_observer_sync_time", t.ObserverSync.Count)
 	i("sum_observer_sync_time", t.ObserverSync.Sum)
+	if st != ReadOnly {
+		return // a Java observer's keys, in Java's order
+	}
+	// Not in Java's mntr, and only in read-only mode (issue 7): how stale
+	// the answers may be. read_only is 1; served_zxid is the zxid of the
+	// state reads are answered from; seconds_since_leader_contact is -1 if
+	// there was no leader since start.
+	i("read_only", 1)
+	i("served_zxid", t.LastZxid)
+	since := "-1"
+	if t.SinceLeaderContact >= 0 {
+		since = strconv.FormatFloat(t.SinceLeaderContact.Seconds(), 'f', 3, 64)
+	}
+	p("seconds_since_leader_contact", since)
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Write writes the answer to word (a name Lookup returns) as Java 3.8
@@ -93,6 +94,15 @@ func write(w *bufio.Writer, word string, s Server) error {
 	return nil
 }
 
+// sinceText is SinceLeaderContact for srvr: "12.345 s ago", or "none since
+// start".
+func sinceText(d time.Duration) string {
+	if d < 0 {
+		return "none since start"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + " s ago"
+}
+
 // modeName is ServerStats' "Mode:" value (ZooKeeperServer.getState).
 func modeName(st State) string {
 	if st == ReadOnly {
@@ -106,6 +116,8 @@ func writeStat(w *bufio.Writer, clients bool, st State, s Server) {
 	w.WriteString("Zookeeper version: " + s.Version() + "\n")
 	if st == ReadOnly {
 		w.WriteString("READ-ONLY mode; serving only read-only clients\n")
+		// Not in Java's layout: how stale the answers may be.
+		w.WriteString("Last leader contact: " + sinceText(s.Stats().SinceLeaderContact) + "\n")
 	}
 	if clients {
 		w.WriteString("Clients:\n")

@@ -59,8 +59,10 @@ type Clients interface {
 	// Reset is called after the tree was replaced (a SNAP, or a reset to
 	// empty): every session and watch may be stale.
 	Reset()
-	// LeaderFound is called at UPTODATE, LeaderLost when the session with
-	// the leader ends (pending writes and syncs cannot complete).
+	// LeaderFound is called once in sync with a leader whose session takes
+	// client requests (after UPTODATE, the forwarder attached), LeaderLost
+	// when the session with the leader ends (the forwarder detached first;
+	// pending writes and syncs cannot complete).
 	LeaderFound()
 	LeaderLost(err error)
 	// Touches appends the PING reply's session touches.
@@ -403,9 +405,6 @@ func (o *Observer) UpToDate(r learner.SyncReport) error {
 		return err
 	}
 	o.state.Store(int32(Observing))
-	if o.cfg.Clients != nil {
-		o.cfg.Clients.LeaderFound()
-	}
 	o.metrics.recordSync(r)
 	o.log.Info().Stringer("mode", r.Mode).Int64("leader", r.Leader.SID).Str("from_zxid", hex(r.From)).Str("to_zxid", hex(r.To)).
 		Int("txns", r.Txns).Int64("bytes", r.Bytes).Dur("duration", r.Duration).Msg("synced with the leader")
@@ -427,8 +426,14 @@ func (o *Observer) Touches(dst []byte) []byte {
 
 // --- learner.Requests ---
 
-// Attach implements learner.Requests.
-func (o *Observer) Attach(f *learner.Forwarder) { o.fwd.Store(f) }
+// Attach implements learner.Requests: the leader session can take client
+// requests from now on, so the clients are told the leader is found.
+func (o *Observer) Attach(f *learner.Forwarder) {
+	o.fwd.Store(f)
+	if o.cfg.Clients != nil {
+		o.cfg.Clients.LeaderFound()
+	}
+}
 
 // Detach implements learner.Requests.
 func (o *Observer) Detach() { o.fwd.Store(nil) }

@@ -46,8 +46,14 @@ const (
 	EventPersistentWatchRemoved int32 = 7
 )
 
-// StateSyncConnected is the only WatcherEvent state a server sends.
-const StateSyncConnected int32 = 3
+// WatcherEvent states (Watcher.Event.KeeperState) a server sends: a watch
+// event is always SyncConnected; a read-only observer also tells its
+// sessions with an EventNone event that it has become read-only
+// (ConnectedReadOnly) and, later, connected again (SyncConnected).
+const (
+	StateSyncConnected     int32 = 3
+	StateConnectedReadOnly int32 = 5
+)
 
 // WatcherType values of checkWatches / removeWatches.
 const (

@@ -81,37 +81,53 @@ func (s *Server) Revalidated(sessionID int64, valid bool) {
 
 // Reset is called after the tree was replaced (a SNAP or a reset to empty):
 // every connection is dropped and the session table rebuilt from the tree.
+// No client is admitted again until the next LeaderFound: the tree is not
+// one a leader had before the sync completes.
 func (s *Server) Reset() {
+	s.servable.Store(false)
 	s.dropClients("the tree was replaced by a snapshot")
 	var sessions map[int64]int32
 	s.tree.View(func(v tree.View) { sessions = v.Sessions() })
 	s.sessions.ResetGlobal(sessions)
 }
 
-// LeaderFound is called when the observer is in sync with a leader.
+// LeaderFound is called when the observer is in sync with a leader and its
+// forwarder is attached: read-only mode, if it was on, is over.
 func (s *Server) LeaderFound() {
+	s.servable.Store(true)
+	s.noteLeaderContact()
+	s.leaderBack()
 	s.log.Info().Msg("serving clients")
 }
 
-// LeaderLost is called when the session with the leader ends.
-func (s *Server) LeaderLost(err error) { s.onLeaderLost(err) }
-
-// onLeaderLost does what a Java observer does when it loses its leader
-// (Learner.shutdown → closeAllConnections): every client is dropped, and
-// pending writes, syncs and revalidations die with their connections.
-// Issue 7 (read-only mode) replaces this.
-func (s *Server) onLeaderLost(err error) {
+// LeaderLost is called when the session with the leader ends, after its
+// forwarder was detached. Connections waiting for a REVALIDATE answer are
+// closed (not refused: the session may well be valid). With read-only mode
+// on and a tree a leader had, the server goes read-only (readonly.go);
+// otherwise it does what a Java observer does (Learner.shutdown →
+// closeAllConnections): every client is dropped, and pending writes and
+// syncs die with their connections.
+func (s *Server) LeaderLost(err error) {
+	s.noteLeaderContact()
 	reason := "leader lost"
 	if err != nil {
 		reason += ": " + err.Error()
 	}
-	s.dropClients(reason)
 	s.mu.Lock()
+	var waiting []*conn
 	for id, c := range s.revalidating {
 		delete(s.revalidating, id)
-		c.answer(false)
+		waiting = append(waiting, c)
 	}
 	s.mu.Unlock()
+	for _, c := range waiting {
+		c.close(reason + " while revalidating the session")
+	}
+	if s.Mode() == ModeReadOnly {
+		s.enterReadOnly(reason)
+		return
+	}
+	s.dropClients(reason)
 }
 
 // Touches appends the session touches for the PING reply.

@@ -38,7 +38,8 @@ type WordsConfig struct {
 // EnableFourLetter makes the server answer four-letter words with
 // core/fourletter over this server's numbers and the observer's, as a
 // Java 3.8 observer does: "observer" mode while the observer follows a
-// leader (observer.Observing), NotServing otherwise. It must be called
+// leader (observer.Observing), "read-only" in read-only mode (as Java's
+// ReadOnlyZooKeeperServer), NotServing otherwise. It must be called
 // after Bind and before Serve, and replaces Config.FourLetter.
 func (s *Server) EnableFourLetter(cfg WordsConfig) {
 	s.cfg.FourLetter = &words{s: s, cfg: cfg}
@@ -122,8 +123,13 @@ func (w *words) Version() string { return w.cfg.Version }
 
 // State implements fourletter.Server.
 func (w *words) State() fourletter.State {
-	if w.cfg.Status != nil && w.cfg.Status.Metrics().Snapshot().State == observer.Observing && w.s.forwarder() != nil {
-		return fourletter.Observing
+	switch w.s.Mode() {
+	case ModeServing:
+		if w.cfg.Status == nil || w.cfg.Status.Metrics().Snapshot().State == observer.Observing {
+			return fourletter.Observing
+		}
+	case ModeReadOnly:
+		return fourletter.ReadOnly
 	}
 	return fourletter.Stopped
 }
@@ -131,7 +137,7 @@ func (w *words) State() fourletter.State {
 // Stats implements fourletter.Server.
 func (w *words) Stats() fourletter.Stats {
 	s := w.s
-	st := fourletter.Stats{Leader: -1, QuorumSize: w.cfg.QuorumSize}
+	st := fourletter.Stats{Leader: -1, QuorumSize: w.cfg.QuorumSize, SinceLeaderContact: s.SinceLeaderContact()}
 	if w.cfg.Status != nil {
 		m := w.cfg.Status.Metrics().Snapshot()
 		if m.State == observer.Observing {
@@ -168,13 +174,7 @@ func (w *words) Stats() fourletter.Stats {
 // Connections implements fourletter.Server: every open connection, the
 // asking one included.
 func (w *words) Connections() []fourletter.Connection {
-	s := w.s
-	s.mu.Lock()
-	all := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		all = append(all, c)
-	}
-	s.mu.Unlock()
+	all := w.s.connList(false)
 	out := make([]fourletter.Connection, 0, len(all))
 	for _, c := range all {
 		out = append(out, c.describe())

@@ -21,36 +21,41 @@ func (c *conn) handshake(payload []byte) bool {
 		return false
 	}
 	c.hasRO = req.HasReadOnly
+	c.ro = req.HasReadOnly && req.ReadOnly
 	if last := s.tree.LastZxid(); req.LastZxidSeen > last {
 		// The client has seen a newer state than ours: it must go to a
 		// server at least as up to date (Java closes, sending nothing).
 		c.close("client's last zxid " + hexID(req.LastZxidSeen) + " is ahead of ours " + hexID(last))
 		return false
 	}
-	if !s.serving() {
+	mode := s.Mode()
+	switch {
+	case mode == ModeClosed:
 		c.close("not serving clients: no leader")
+		return false
+	case mode == ModeReadOnly && !c.ro:
+		// ZooKeeperServer.processConnectRequest on a read-only server.
+		c.close("read-only mode: only read-only clients are admitted")
 		return false
 	}
 	timeout := s.cfg.Timeouts.Negotiate(req.TimeOut)
 	if req.SessionID == 0 {
-		return c.newSession(req, timeout)
+		return c.newSession(req, timeout, mode)
 	}
-	return c.reopenSession(req, timeout)
+	return c.reopenSession(req, timeout, mode)
 }
 
-// serving reports whether the server admits clients: only while it follows
-// a leader, as a Java observer (issue 7 changes this for read-only mode).
-func (s *Server) serving() bool { return s.forwarder() != nil }
-
 // newSession creates a local session at once, or a global one through the
-// leader (ZooKeeperServer.createSession), and answers when it exists.
-func (c *conn) newSession(req *proto.ConnectRequest, timeout int32) bool {
+// leader (ZooKeeperServer.createSession), and answers when it exists. In
+// read-only mode every new session is local: there is no leader to create
+// a global one.
+func (c *conn) newSession(req *proto.ConnectRequest, timeout int32, mode Mode) bool {
 	s := c.s
-	local := s.cfg.LocalSessions == LocalAll || (s.cfg.LocalSessions == LocalReadOnlyClients && req.ReadOnly)
+	local := mode == ModeReadOnly || s.cfg.LocalSessions == LocalAll || (s.cfg.LocalSessions == LocalReadOnlyClients && c.ro)
 	if local {
 		id := s.sessions.CreateLocal(timeout, c)
 		s.localCreated.Add(1)
-		c.establish(id, timeout)
+		c.establish(id, timeout, mode)
 		c.log.Debug().Str("session", hexID(id)).Int32("timeout", timeout).Msg("local session created")
 		return true
 	}
@@ -69,7 +74,7 @@ func (c *conn) newSession(req *proto.ConnectRequest, timeout int32) bool {
 		c.close("no createSession commit from the leader")
 		return false
 	}
-	c.establish(id, timeout)
+	c.establish(id, timeout, ModeServing)
 	c.log.Debug().Str("session", hexID(id)).Int32("timeout", timeout).Msg("global session created")
 	return true
 }
@@ -86,8 +91,14 @@ func (c *conn) forwardCreateSession(id int64, timeout int32) error {
 }
 
 // reopenSession is a reconnect with an existing session id
-// (ZooKeeperServer.reopenSession and the learner's revalidateSession).
-func (c *conn) reopenSession(req *proto.ConnectRequest, timeout int32) bool {
+// (ZooKeeperServer.reopenSession and the learner's revalidateSession). In
+// read-only mode a global session known here is admitted without the
+// leader's REVALIDATE (roGlobal); any other session that is not local here
+// (unknown, or its createSession still in flight when the leader went) is
+// closed without an answer: without a leader nobody can say whether it
+// expired, so its client keeps trying (a Java read-only server closes every
+// global session's reconnect that way).
+func (c *conn) reopenSession(req *proto.ConnectRequest, timeout int32, mode Mode) bool {
 	s := c.s
 	id := req.SessionID
 	if old := s.connOf(id); old != nil && old != c {
@@ -103,7 +114,19 @@ func (c *conn) reopenSession(req *proto.ConnectRequest, timeout int32) bool {
 			c.refuse()
 			return false
 		}
-		c.establish(id, timeout)
+		c.establish(id, timeout, mode)
+		return true
+	}
+	if mode == ModeReadOnly {
+		ss, ok := s.sessions.Get(id)
+		if !ok || ss.State != session.Global || ss.Closing {
+			c.close("read-only mode: session " + hexID(id) + " cannot be revalidated without a leader")
+			return false
+		}
+		s.sessions.Touch(id, timeout)
+		c.roGlobal.Store(true)
+		c.establish(id, timeout, mode)
+		c.log.Info().Str("session", hexID(id)).Msg("global session admitted read-only, without the leader's REVALIDATE")
 		return true
 	}
 	fwd := s.forwarder()
@@ -135,21 +158,28 @@ func (c *conn) reopenSession(req *proto.ConnectRequest, timeout int32) bool {
 		return false
 	}
 	s.sessions.Revalidated(id, timeout, c)
-	c.establish(id, timeout)
+	c.establish(id, timeout, ModeServing)
 	return true
 }
 
-// establish binds the session to c and queues the ConnectResponse.
-func (c *conn) establish(id int64, timeout int32) {
+// establish binds the session to c and queues the ConnectResponse, which
+// says readOnly in read-only mode. The mode may have changed while the
+// handshake ran; settle then brings the connection in line.
+func (c *conn) establish(id int64, timeout int32, mode Mode) {
 	c.sid.Store(id)
 	c.timeout = timeout
 	if old := c.s.bind(id, c); old != nil {
 		old.close("client reconnect")
 	}
+	ro := mode == ModeReadOnly
+	if ro {
+		c.roTold.Store(true)
+	}
 	pw := session.GeneratePasswd(id)
 	c.send(proto.AppendFrame(nil, &proto.ConnectResponse{
-		TimeOut: timeout, SessionID: id, Passwd: pw[:], HasReadOnly: c.hasRO,
+		TimeOut: timeout, SessionID: id, Passwd: pw[:], ReadOnly: ro, HasReadOnly: c.hasRO,
 	}))
+	c.settle()
 }
 
 // refuse answers an invalid session (timeout 0, id 0, a zero password) and

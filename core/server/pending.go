@@ -53,11 +53,34 @@ func (c *conn) waitIdle() bool {
 }
 
 // finish records p's reply and queues, in request order, every reply at the
-// head of the queue that is ready. It never blocks.
+// head of the queue that is ready. A request already answered keeps its
+// first answer. It never blocks.
 func (c *conn) finish(p *pending, frame []byte, closeAfter bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if p.done {
+		return
+	}
 	p.done, p.frame, p.closeAfter = true, frame, closeAfter
+	c.flushLocked()
+}
+
+// failInFlight answers every request of c still in flight with code, in
+// order (read-only mode: the leader that would have answered is gone).
+func (c *conn) failInFlight(code proto.ErrCode) {
+	zxid := c.s.tree.LastZxid()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.pend {
+		if !p.done {
+			p.done, p.frame = true, proto.AppendFrame(nil, &proto.ReplyHeader{Xid: p.xid, Zxid: zxid, Err: code})
+		}
+	}
+	c.flushLocked()
+}
+
+// flushLocked queues the ready replies at the head of c.pend. c.mu held.
+func (c *conn) flushLocked() {
 	for len(c.pend) > 0 && c.pend[0].done {
 		h := c.pend[0]
 		c.pend[0] = nil

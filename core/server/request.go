@@ -63,6 +63,9 @@ func (c *conn) request(payload []byte) bool {
 		if c.s.sessions.IsLocal(c.sessionID()) {
 			return c.closeLocalSession(h)
 		}
+		if c.s.Mode() == ModeReadOnly {
+			return c.closeWithoutLeader(h)
+		}
 	}
 	if isForwarded(h.Type) {
 		c.forward(h, body, raw)
@@ -116,6 +119,20 @@ func (c *conn) closeLocalSession(h proto.RequestHeader) bool {
 	id := c.sessionID()
 	c.s.sessions.SetClosing(id)
 	c.s.sessions.Remove(id)
+	c.sendReply(h.Xid, c.s.tree.LastZxid(), proto.ErrOK, nil)
+	c.closeAfterFlush()
+	return false
+}
+
+// closeWithoutLeader answers a global session's closeSession in read-only
+// mode: the connection is closed after an OK, and the session is left to
+// the leader, which expires it after its timeout (no closeSession can reach
+// it now).
+func (c *conn) closeWithoutLeader(h proto.RequestHeader) bool {
+	if !c.waitIdle() {
+		return false
+	}
+	c.log.Info().Str("session", hexID(c.sessionID())).Msg("closeSession in read-only mode: closing the connection; the leader will expire the session")
 	c.sendReply(h.Xid, c.s.tree.LastZxid(), proto.ErrOK, nil)
 	c.closeAfterFlush()
 	return false

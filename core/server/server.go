@@ -102,7 +102,9 @@ func (p LocalSessions) String() string {
 }
 
 // Upstream is what the server needs from the observer: the forwarder of the
-// current leader session, nil while there is none.
+// current leader session, nil while there is none. The server is in sync
+// with a leader exactly while it is not nil (the observer attaches it after
+// UPTODATE and detaches it before it reports the leader lost).
 type Upstream interface {
 	Forwarder() *learner.Forwarder
 }
@@ -135,7 +137,12 @@ type Config struct {
 	ACL ACL
 	// FourLetter, if not nil, answers four-letter words (core/fourletter).
 	FourLetter FourLetter
-	Logger     zerolog.Logger
+	// ReadOnly keeps serving read-only clients while there is no leader
+	// (read-only mode, ZOOKEEPER-1607; see readonly.go). false behaves as
+	// a Java observer: losing the leader drops every client and no client
+	// is admitted until the next sync.
+	ReadOnly bool
+	Logger   zerolog.Logger
 }
 
 // Server serves ZooKeeper clients. Create it with New, give it the tree and
@@ -154,6 +161,13 @@ type Server struct {
 	stats        *serverStats
 	localCreated atomic.Int64 // local sessions created
 	upgraded     atomic.Int64 // local sessions upgraded to global
+
+	// servable: the tree is a state some leader had (loaded from the
+	// engine, or synced), not an empty reset or a SNAP being synced; only
+	// then may it be served read-only. leaderSeen is when the session with
+	// a leader last ended or began (unix ns), 0 if never since New.
+	servable   atomic.Bool
+	leaderSeen atomic.Int64
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -216,6 +230,10 @@ func (s *Server) Bind(t *tree.DataTree, up Upstream) {
 	var sessions map[int64]int32
 	t.View(func(v tree.View) { sessions = v.Sessions() })
 	s.sessions.ResetGlobal(sessions)
+	// A tree loaded from the engine is one the leader had: with read-only
+	// mode on, read-only clients are served from it at once, before any
+	// leader is found.
+	s.servable.Store(t.LastZxid() > 0)
 	s.wg.Add(1)
 	go s.expireLocalSessions()
 }
@@ -354,19 +372,28 @@ func (s *Server) Close() error {
 // QuorumPeer.closeAllConnections when the learner shuts down). Pending
 // requests die with their connections.
 func (s *Server) dropClients(reason string) {
-	s.mu.Lock()
-	all := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		all = append(all, c)
-	}
-	s.syncs = nil
-	s.mu.Unlock()
+	all := s.connList(true)
 	if len(all) > 0 {
 		s.log.Info().Int("connections", len(all)).Str("reason", reason).Msg("closing all client connections")
 	}
 	for _, c := range all {
 		c.close(reason)
 	}
+}
+
+// connList returns the open connections; with dropSyncs it also forgets the
+// forwarded syncs (whose connections are about to be closed or answered).
+func (s *Server) connList(dropSyncs bool) []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		all = append(all, c)
+	}
+	if dropSyncs {
+		s.syncs = nil
+	}
+	return all
 }
 
 // ConnCount returns the number of open client connections.

@@ -14,13 +14,22 @@ import (
 //
 // A local session is first upgraded to a global one (except for sync,
 // which needs no session on the leader). With no leader the request fails
-// with CONNECTIONLOSS, in order.
+// in order: NOTREADONLY in read-only mode, else CONNECTIONLOSS.
+//
+// If the leader session ends while the request is being forwarded, the
+// request's fate is unknown: its connection is closed (the client sees a
+// connection loss, as with a Java server), except for a sync of a
+// connection kept in read-only mode, which is answered NOTREADONLY.
 func (c *conn) forward(h proto.RequestHeader, body jute.Record, raw []byte) {
 	s := c.s
 	fwd := s.forwarder()
 	if fwd == nil {
+		code := proto.ErrConnectionLoss
+		if s.Mode() == ModeReadOnly {
+			code = proto.ErrNotReadOnly
+		}
 		if c.waitIdle() {
-			c.sendReply(h.Xid, s.tree.LastZxid(), proto.ErrConnectionLoss, nil)
+			c.sendReply(h.Xid, s.tree.LastZxid(), code, nil)
 		}
 		return
 	}
@@ -40,15 +49,38 @@ func (c *conn) forward(h proto.RequestHeader, body jute.Record, raw []byte) {
 		s.mu.Unlock()
 		err := fwd.Request(id, h.Xid, h.Type, raw, c.ids)
 		s.syncMu.Unlock()
-		if err != nil {
-			c.close("forwarding to the leader: " + err.Error())
+		if err != nil || s.forwarder() != fwd {
+			c.leaderGone(p, err)
 		}
 		return
 	}
 	c.addPending(p)
-	if err := fwd.Request(id, h.Xid, h.Type, raw, c.ids); err != nil {
-		c.close("forwarding to the leader: " + err.Error())
+	if err := fwd.Request(id, h.Xid, h.Type, raw, c.ids); err != nil || s.forwarder() != fwd {
+		c.leaderGone(p, err)
 	}
+}
+
+// leaderGone handles a request forwarded while the leader session ended
+// (LeaderLost may have run before or after it was recorded).
+func (c *conn) leaderGone(p *pending, err error) {
+	s := c.s
+	if p.op == proto.OpSync && s.Mode() == ModeReadOnly && c.keptReadOnly() {
+		s.mu.Lock()
+		for i, q := range s.syncs {
+			if q == p {
+				s.syncs = append(s.syncs[:i:i], s.syncs[i+1:]...)
+				break
+			}
+		}
+		s.mu.Unlock()
+		c.finish(p, proto.AppendFrame(nil, &proto.ReplyHeader{Xid: p.xid, Zxid: s.tree.LastZxid(), Err: proto.ErrNotReadOnly}), false)
+		return
+	}
+	reason := "the leader session ended while forwarding a request"
+	if err != nil {
+		reason = "forwarding to the leader: " + err.Error()
+	}
+	c.close(reason)
 }
 
 // upgrade turns the connection's local session into a global one with the
