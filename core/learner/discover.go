@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -18,24 +19,29 @@ var ErrNoLeader = errors.New("no leader found")
 const probeTimeout = 2 * time.Second
 
 // Probe finds the leader by its quorum port, which only the current leader
-// listens on: it dials the voters (hint first, when it names one; avoid
-// last, when it names one: a voter whose port accepted but failed the
-// handshake) and returns the first connection accepted, on which the caller
-// then starts the handshake.
-func Probe(ctx context.Context, voters []Peer, hint, avoid int64) (net.Conn, Peer, error) {
+// listens on: it dials the voters (hint first, when it names one; the sids
+// in avoid last, in avoid's order: voters whose port accepted but failed
+// the handshake, e.g. behind a proxy or a load balancer that accepts for
+// them, the most recent failure last) and returns the first connection
+// accepted, on which the caller then starts the handshake.
+func Probe(ctx context.Context, voters []Peer, hint int64, avoid []int64) (net.Conn, Peer, error) {
 	order := make([]Peer, 0, len(voters))
-	var last []Peer
+	last := make([]Peer, len(avoid))
 	for _, v := range voters {
-		switch v.SID {
-		case hint:
+		switch i := slices.Index(avoid, v.SID); {
+		case i >= 0:
+			last[i] = v
+		case v.SID == hint:
 			order = append([]Peer{v}, order...)
-		case avoid:
-			last = append(last, v)
 		default:
 			order = append(order, v)
 		}
 	}
-	order = append(order, last...)
+	for _, v := range last {
+		if v.QuorumAddr != "" {
+			order = append(order, v)
+		}
+	}
 	var d net.Dialer
 	var errs []error
 	for _, v := range order {
@@ -284,7 +290,7 @@ func AskLeader(ctx context.Context, e Ensemble, sid int64) (Peer, []Vote, error)
 // Discover finds the leader and returns a connection to its quorum port:
 // first by probing the quorum ports (hint first, avoid last); when none
 // accepts, by asking the election ports, then dialing the leader they name.
-func Discover(ctx context.Context, e Ensemble, sid, hint, avoid int64) (net.Conn, Peer, error) {
+func Discover(ctx context.Context, e Ensemble, sid, hint int64, avoid []int64) (net.Conn, Peer, error) {
 	c, p, err := Probe(ctx, e.Voters, hint, avoid)
 	if err == nil || ctx.Err() != nil {
 		return c, p, err

@@ -2,6 +2,7 @@ package learner
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -47,12 +48,50 @@ func TestDiscoverOnRealEnsemble(t *testing.T) {
 		}
 	}
 
-	c, p, err := Probe(ctx, ens.Voters, 0, 0)
+	c, p, err := Probe(ctx, ens.Voters, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
 	if p.SID != int64(want.ID) {
 		t.Errorf("probe connected to sid %d, the leader is %d", p.SID, want.ID)
+	}
+}
+
+// TestProbeOrder: hint first, avoided voters last in the order they failed,
+// and a hint that is also avoided is avoided. Every voter here accepts, as
+// behind a proxy that accepts for voters that are not leading.
+func TestProbeOrder(t *testing.T) {
+	var voters []Peer
+	for sid := int64(1); sid <= 3; sid++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		voters = append(voters, Peer{SID: sid, QuorumAddr: ln.Addr().String()})
+	}
+	for _, tc := range []struct {
+		hint  int64
+		avoid []int64
+		want  int64
+	}{
+		{0, nil, 1},
+		{2, nil, 2},
+		{0, []int64{1}, 2},
+		{0, []int64{1, 2}, 3},
+		{3, []int64{1, 2}, 3},
+		{0, []int64{3, 1, 2}, 3},
+		{1, []int64{1}, 2},
+		{2, []int64{1, 2, 3}, 1},
+	} {
+		c, p, err := Probe(context.Background(), voters, tc.hint, tc.avoid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if p.SID != tc.want {
+			t.Errorf("hint %d avoid %v: probed %d first, want %d", tc.hint, tc.avoid, p.SID, tc.want)
+		}
 	}
 }

@@ -64,7 +64,7 @@ func TestForwardToRealLeader(t *testing.T) {
 	sink := &fwdSink{attached: make(chan *Forwarder, 1), txns: make(chan *proto.Txn, 1024), syncs: make(chan struct{}, 4), revals: make(chan [2]int64, 4)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	conn, leader, err := Discover(ctx, ens, sid, 0, 0)
+	conn, leader, err := Discover(ctx, ens, sid, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

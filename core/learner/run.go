@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 
 	"time"
 )
@@ -42,7 +43,8 @@ func Run(ctx context.Context, cfg *Config, sink Sink, obs Observer, bo Backoff) 
 	}
 	log := cfg.Logger
 	wait := bo.Min
-	var hint, avoid int64
+	var hint int64
+	var avoid []int64 // voters that accepted but did not bring us up to date, most recent last
 	failures, lastLog := 0, time.Time{}
 	synced := &syncTracker{Sink: sink}
 	for {
@@ -51,7 +53,7 @@ func Run(ctx context.Context, cfg *Config, sink Sink, obs Observer, bo Backoff) 
 		}
 		conn, leader, err := Discover(ctx, cfg.Ensemble, cfg.SID, hint, avoid)
 		if err == nil {
-			hint, avoid = leader.SID, 0
+			hint = leader.SID
 			sctx, abort := context.WithCancelCause(ctx)
 			obs.Connected(leader, abort)
 			synced.done = false
@@ -66,7 +68,10 @@ func Run(ctx context.Context, cfg *Config, sink Sink, obs Observer, bo Backoff) 
 				// Its port accepted but it did not bring us up to
 				// date (a leader still establishing, or not a leader
 				// at all): try the other voters first next time.
-				hint, avoid = 0, leader.SID
+				hint = 0
+				avoid = append(slices.DeleteFunc(avoid, func(s int64) bool { return s == leader.SID }), leader.SID)
+			} else {
+				avoid = nil
 			}
 			if synced.done || errors.As(err, &trunc) {
 				// A working leader went away (or asked for a resync):
