@@ -139,6 +139,16 @@ def handle(cmd):
                     return {"ok": False, **c.info()}
                 c.cond.wait(left)
         return {"ok": True, **c.info()}
+    if op == "wait_reconnect":
+        # until the client has lost its connection and is connected again
+        deadline = time.monotonic() + cmd.get("timeout", 30)
+        with c.cond:
+            while not (any(x in ("SUSPENDED", "LOST") for x in c.states) and c.states[-1] == "CONNECTED"):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return {"ok": False, **c.info()}
+                c.cond.wait(left)
+        return {"ok": True, **c.info()}
     if op == "close":
         c.stop.set()
         if c.thread:
