@@ -15,15 +15,17 @@ import (
 // the EventNone state notifications that kazoo drops, and answers nothing
 // itself (the test pings it).
 type rawClient struct {
-	t      *testing.T
-	conn   net.Conn
-	resp   proto.ConnectResponse
-	mu     sync.Mutex
-	states []int32       // EventNone states received, in order
-	stCh   chan struct{} // signalled (non-blocking) at every state event
-	reps   chan proto.ReplyHeader
-	wmu    sync.Mutex // one frame at a time
-	xid    int32
+	t        *testing.T
+	conn     net.Conn
+	resp     proto.ConnectResponse
+	mu       sync.Mutex
+	states   []int32       // EventNone states received, in order
+	stCh     chan struct{} // signalled (non-blocking) at every state event
+	reps     chan proto.ReplyHeader
+	bodies   chan []byte // the body of each reply in reps
+	lastBody []byte
+	wmu      sync.Mutex // one frame at a time
+	xid      int32
 }
 
 // dialReadOnly connects with readOnly=true and a session timeout of 10 s.
@@ -44,7 +46,7 @@ func dialReadOnly(t *testing.T, addr string) *rawClient {
 	if err != nil {
 		t.Fatalf("read-only connect to %s: %v", addr, err)
 	}
-	c := &rawClient{t: t, conn: conn, stCh: make(chan struct{}, 1), reps: make(chan proto.ReplyHeader, 16)}
+	c := &rawClient{t: t, conn: conn, stCh: make(chan struct{}, 1), reps: make(chan proto.ReplyHeader, 16), bodies: make(chan []byte, 16)}
 	if err := jute.Unmarshal(b, &c.resp); err != nil || c.resp.TimeOut <= 0 {
 		t.Fatalf("read-only connect to %s: %+v %v", addr, c.resp, err)
 	}
@@ -98,6 +100,7 @@ func (c *rawClient) read(br *bufio.Reader) {
 			}
 			continue
 		}
+		c.bodies <- append([]byte(nil), b[len(b)-d.Remaining():]...)
 		c.reps <- h
 	}
 }
@@ -129,8 +132,20 @@ func (c *rawClient) statesSeen() []int32 {
 	return append([]int32(nil), c.states...)
 }
 
+// callDecode is call, decoding the body into resp when the reply is OK.
+func (c *rawClient) callDecode(op proto.OpCode, rec, resp jute.Record) proto.ReplyHeader {
+	c.t.Helper()
+	h := c.call(op, rec)
+	if h.Err == 0 && resp != nil {
+		if err := jute.Unmarshal(c.lastBody, resp); err != nil {
+			c.t.Fatalf("raw client: %v reply: %v", op, err)
+		}
+	}
+	return h
+}
+
 // call sends a request (not a ping) and returns its reply header (the body
-// is dropped). One call at a time.
+// is kept in lastBody). One call at a time.
 func (c *rawClient) call(op proto.OpCode, rec jute.Record) proto.ReplyHeader {
 	c.t.Helper()
 	c.xid++
@@ -155,6 +170,7 @@ func (c *rawClient) call(op proto.OpCode, rec jute.Record) proto.ReplyHeader {
 		if h.Xid != xid {
 			c.t.Fatalf("raw client: reply xid %d, want %d", h.Xid, xid)
 		}
+		c.lastBody = <-c.bodies
 		return h
 	case <-time.After(10 * time.Second):
 		c.t.Fatalf("raw client: no reply to %v", op)
