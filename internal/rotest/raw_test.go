@@ -15,7 +15,7 @@ import (
 // the EventNone state notifications that kazoo drops, and answers nothing
 // itself (the test pings it).
 type rawClient struct {
-	t        *testing.T
+	t        testing.TB
 	conn     net.Conn
 	resp     proto.ConnectResponse
 	mu       sync.Mutex
@@ -29,7 +29,7 @@ type rawClient struct {
 }
 
 // dialReadOnly connects with readOnly=true and a session timeout of 10 s.
-func dialReadOnly(t *testing.T, addr string) *rawClient {
+func dialReadOnly(t testing.TB, addr string) *rawClient {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
