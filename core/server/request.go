@@ -66,6 +66,15 @@ func (c *conn) request(payload []byte) bool {
 		if c.s.Mode() == ModeReadOnly {
 			return c.closeWithoutLeader(h)
 		}
+	case proto.OpCheck:
+		// A write for Java's ReadOnlyRequestProcessor.
+		if c.s.Mode() == ModeReadOnly {
+			if !c.waitIdle() {
+				return false
+			}
+			c.sendReply(h.Xid, c.s.tree.LastZxid(), proto.ErrNotReadOnly, nil)
+			return true
+		}
 	}
 	if isForwarded(h.Type) {
 		c.forward(h, body, raw)
