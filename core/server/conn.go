@@ -39,17 +39,18 @@ type conn struct {
 	ids     []proto.Id                 // authIDs.IDs(): Java's order, reader goroutine only
 	shared  atomic.Pointer[[]proto.Id] // ids, for CanRead on the applier's goroutine
 	hasRO   bool                       // the ConnectRequest carried the readOnly byte
-	ro      bool                       // ... and it was true: a read-only client (handshake, then read-only)
+	ro      bool                       // ... and it was true: a read-only client (set before sid)
+	readAt  time.Time                  // when the last frame was read, reader goroutine only
+	stats   connStats
+
 	// roTold: the client was told it is served read-only (its
 	// ConnectResponse said so, or it was kept at the leader's loss and sent
 	// a ConnectedReadOnly event) and has not been told SyncConnected since.
 	roTold atomic.Bool
 	// roGlobal: a global session admitted in read-only mode without the
 	// leader's REVALIDATE; closed once a leader is back so that its client
-	// reconnects and is revalidated. Set before roTold, never cleared.
+	// reconnects and is revalidated. Never cleared.
 	roGlobal atomic.Bool
-	readAt  time.Time                  // when the last frame was read, reader goroutine only
-	stats   connStats
 
 	closing   atomic.Bool
 	closeOnce sync.Once

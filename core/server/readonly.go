@@ -127,12 +127,11 @@ func (s *Server) enterReadOnly(reason string) {
 // keptReadOnly reports whether c stays open in read-only mode: a read-only
 // client whose session is local here.
 func (c *conn) keptReadOnly() bool {
-	if !c.ro || c.closing.Load() {
-		return false
-	}
+	// The session id is stored after ro is set (on the reader goroutine):
+	// loading it first makes reading ro safe from any goroutine.
 	id := c.sessionID()
-	if id == 0 {
-		return false // still in its handshake
+	if id == 0 || !c.ro || c.closing.Load() {
+		return false // still in its handshake, or not read-only
 	}
 	ss, ok := c.s.sessions.Get(id)
 	return ok && ss.State == session.Local && !ss.Closing
