@@ -56,12 +56,18 @@ type obs struct {
 
 func startObserver(t *testing.T, le learner.Ensemble, sid int64) *obs {
 	t.Helper()
+	return startObserverRO(t, le, sid, true)
+}
+
+// startObserverRO is startObserver with read-only mode on or off.
+func startObserverRO(t *testing.T, le learner.Ensemble, sid int64, readOnly bool) *obs {
+	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Int64("observer", sid).Logger()
 	to, err := session.NewTimeouts(int32(le.TickTime/time.Millisecond), -1, 60000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{ServerID: sid, TickTime: le.TickTime, Timeouts: to, ReadOnly: true, Logger: log})
+	srv, err := server.New(server.Config{ServerID: sid, TickTime: le.TickTime, Timeouts: to, ReadOnly: readOnly, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +77,7 @@ func startObserver(t *testing.T, le learner.Ensemble, sid int64) *obs {
 		t.Fatal(err)
 	}
 	srv.Bind(o.Tree(), o)
-	srv.EnableFourLetter(server.WordsConfig{Whitelist: fourletter.ParseWhitelist("*", true), Status: o, Version: "3.8.0-zkobserver-test",
+	srv.EnableFourLetter(server.WordsConfig{Whitelist: fourletter.ParseWhitelist("*", readOnly), Status: o, Version: "3.8.0-zkobserver-test",
 		QuorumSize: len(le.Voters), Config: func() fourletter.Config { return fourletter.Config{} }})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -77,3 +77,46 @@ func TestReadOnlyOpcodes(t *testing.T) {
 		t.Fatal("connection open after closeSession")
 	}
 }
+
+// TestReadOnlyOff: with read-only mode off (--read-only-on-quorum-loss=false)
+// the observer behaves as a Java observer: losing the leader closes every
+// connection, read-only ones included, and nothing is served until the
+// next sync.
+func TestReadOnlyOff(t *testing.T) {
+	e := startEnsemble(t)
+	z := startObserverRO(t, voters(e, nil), 25, false)
+	raw := dialReadOnly(t, z.addr)
+	ids := javaIDs(e)
+	for _, id := range ids[1:] {
+		if err := e.Stop(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case _, open := <-raw.reps:
+		if open {
+			t.Fatal("a reply on an idle connection")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the connection survived the leader's loss")
+	}
+	if got := raw.statesSeen(); len(got) != 0 {
+		t.Fatalf("state events %v with read-only mode off", got)
+	}
+	if m := z.srv.Mode(); m != server.ModeClosed {
+		t.Fatalf("mode %v without a leader, read-only mode off", m)
+	}
+	if got := word(t, z.addr, "isro"); got != "null" {
+		t.Fatalf("isro = %q, want null (Java's answer when not serving)", got)
+	}
+	c, err := net.DialTimeout("tcp", z.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write(proto.AppendFrame(nil, &proto.ConnectRequest{TimeOut: 10000, Passwd: make([]byte, 16), ReadOnly: true, HasReadOnly: true}))
+	if n, err := c.Read(make([]byte, 64)); err == nil {
+		t.Fatalf("a read-only client got %d bytes with read-only mode off", n)
+	}
+}
