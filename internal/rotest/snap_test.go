@@ -41,7 +41,9 @@ func TestForcedSnapAfterOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := w.Set("/s", []byte("new"), -1); err != nil { // waits for the quorum
+	// A new session: a server admits one only once it serves, i.e. with
+	// the quorum back (the old one may have given up on its only server).
+	if _, err := writer(t, e.Node(ids[0]).ClientAddr).Set("/s", []byte("new"), -1); err != nil {
 		t.Fatal(err)
 	}
 	select {
