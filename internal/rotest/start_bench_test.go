@@ -9,6 +9,7 @@ import (
 
 	"github.com/zkobserver/zkobserver/core/persist"
 	"github.com/zkobserver/zkobserver/core/proto"
+	"github.com/zkobserver/zkobserver/core/tree"
 	"github.com/zkobserver/zkobserver/internal/bench"
 	"github.com/zkobserver/zkobserver/internal/runproc"
 	"github.com/zkobserver/zkobserver/storage"
@@ -53,16 +54,7 @@ func BenchmarkReadOnlyStart(b *testing.B) {
 	} {
 		b.Run(engine.name, func(b *testing.B) {
 			dir := b.TempDir()
-			eng, err := engine.open(dir)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := persist.Install(eng, tr, storage.Meta{LastZxid: tr.LastZxid(), AcceptedEpoch: 1, CurrentEpoch: 1}); err != nil {
-				b.Fatal(err)
-			}
-			if err := eng.Close(); err != nil {
-				b.Fatal(err)
-			}
+			seedStore(b, engine.open, dir, tr)
 			client := freeAddr(b)
 			args := []string{"run", "--log-format", "json", "--ensemble", "1=" + dead, "--sid", "10",
 				"--storage", engine.name, "--data", dir, "--client-addr", client, "--tick-time", "200ms"}
@@ -87,6 +79,21 @@ func BenchmarkReadOnlyStart(b *testing.B) {
 			b.ReportMetric(total.Seconds()/float64(b.N), "s_to_first_read")
 			b.Logf("%s, %d znodes: first read-only read %v after exec", engine.name, n, (total / time.Duration(b.N)).Round(time.Millisecond))
 		})
+	}
+}
+
+// seedStore installs tr into a fresh store in dir, as a SNAP would.
+func seedStore(tb testing.TB, open func(dir string) (storage.Engine, error), dir string, tr *tree.DataTree) {
+	tb.Helper()
+	eng, err := open(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := persist.Install(eng, tr, storage.Meta{LastZxid: tr.LastZxid(), AcceptedEpoch: 1, CurrentEpoch: 1}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := eng.Close(); err != nil {
+		tb.Fatal(err)
 	}
 }
 
