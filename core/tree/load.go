@@ -57,12 +57,21 @@ func (l *Loader) Node(path string, data []byte, acl int64, st proto.StatPersiste
 	if l.done {
 		return ErrLoadOrder
 	}
+	return l.add(path, &Node{Data: data, ACL: l.t.acls.addUsage(acl), Stat: st}, false)
+}
+
+// add puts n at path; digested says n's digest is already computed.
+func (l *Loader) add(path string, n *Node, digested bool) error {
 	t := l.t
+	put := t.putNode
+	if digested {
+		put = t.putDigested
+	}
 	if path == "" || path == "/" {
 		if _, ok := t.nodes[""]; ok {
 			return fmt.Errorf("%w: %q", ErrNoRoot, path)
 		}
-		t.putNode("", &Node{Data: data, ACL: t.acls.addUsage(acl), Stat: st})
+		put("", n)
 		return nil
 	}
 	parentKey := parentOf(path)
@@ -85,10 +94,47 @@ func (l *Loader) Node(path string, data []byte, acl int64, st proto.StatPersiste
 			}
 		}
 	}
-	t.putNode(path, &Node{Data: data, ACL: t.acls.addUsage(acl), Stat: st})
+	put(path, n)
 	t.addChild(parent, name)
-	t.indexOwner(path, st.EphemeralOwner)
+	t.indexOwner(path, n.Stat.EphemeralOwner)
 	return nil
+}
+
+// Prepared is a node made ready, on another goroutine than the Loader's,
+// for Loader.AddPrepared: its value, with its digest computed.
+type Prepared struct {
+	path string
+	node *Node
+}
+
+// Preparer prepares nodes for a Loader that runs on another goroutine (a
+// pipelined load: the digest's CRC is computed while the loader inserts
+// earlier nodes). A Preparer is not safe for concurrent use; it shares
+// nothing with any Loader.
+type Preparer struct{ d digester }
+
+// Prepare builds the node for path ("" or "/" for the root) with data and
+// stat. The node keeps data.
+func (p *Preparer) Prepare(path string, data []byte, st proto.StatPersisted) Prepared {
+	if path == "/" {
+		path = ""
+	}
+	n := &Node{Data: data, Stat: st}
+	n.digest = p.d.node(path, data, &n.Stat)
+	return Prepared{path: path, node: n}
+}
+
+// AddPrepared is NodeWithACL for a prepared node: same checks, same result.
+// pr must not be added twice.
+func (l *Loader) AddPrepared(pr Prepared, acl []proto.ACL) error {
+	if l.done {
+		return ErrLoadOrder
+	}
+	idx := l.t.acls.convert(acl)
+	// The node takes its own reference below; convert's is dropped.
+	l.t.acls.removeUsageKeep(idx)
+	pr.node.ACL = l.t.acls.addUsage(idx)
+	return l.add(pr.path, pr.node, true)
 }
 
 // NodeWithACL adds a node given its ACL list rather than an index (a load

@@ -259,6 +259,11 @@ func TTLOwner(ttl int64) int64 { return ttlMask | (ttl & MaxTTL) }
 // putNode inserts n under path, counting its digest.
 func (t *DataTree) putNode(path string, n *Node) {
 	n.digest = t.digester.node(path, n.Data, &n.Stat)
+	t.putDigested(path, n)
+}
+
+// putDigested is putNode for a node whose digest is already set.
+func (t *DataTree) putDigested(path string, n *Node) {
 	t.digest += uint64(n.digest)
 	t.dataSize += int64(len(path) + len(n.Data))
 	t.nodes[path] = n
