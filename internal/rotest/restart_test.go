@@ -68,6 +68,14 @@ func TestRestartDuringOutage(t *testing.T) {
 			if got := mntrValue(t, x.ClientAddr, "zk_seconds_since_leader_contact"); got != "-1" {
 				t.Fatalf("zk_seconds_since_leader_contact %s, want -1 (no leader since start)", got)
 			}
+			m, err := runproc.Metrics(t.Context(), c.MetricsAddr(10*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m["read_only"] != 1 || m["seconds_since_leader_contact"] != -1 || int64(m["served_zxid"]) < st.Mzxid {
+				t.Fatalf("metrics read_only %v seconds_since_leader_contact %v served_zxid %v (want 1, -1, >= %#x)",
+					m["read_only"], m["seconds_since_leader_contact"], m["served_zxid"], st.Mzxid)
+			}
 			if h := raw.call(proto.OpSetData, &proto.SetDataRequest{Path: "/r", Data: []byte("x"), Version: -1}); h.Err != proto.ErrNotReadOnly {
 				t.Fatalf("write after the restart: %+v, want NOTREADONLY", h)
 			}
