@@ -174,7 +174,7 @@ func (w *words) Stats() fourletter.Stats {
 // Connections implements fourletter.Server: every open connection, the
 // asking one included.
 func (w *words) Connections() []fourletter.Connection {
-	all := w.s.connList(false)
+	all := w.s.connList()
 	out := make([]fourletter.Connection, 0, len(all))
 	for _, c := range all {
 		out = append(out, c.describe())

@@ -100,7 +100,8 @@ func stateEvent(state int32) proto.WatcherEvent {
 // enterReadOnly is LeaderLost in read-only mode: the connections that stay
 // are told so, the others are closed.
 func (s *Server) enterReadOnly(reason string) {
-	all := s.connList(true)
+	s.forgetSyncs()
+	all := s.connList()
 	kept, closed := 0, 0
 	for _, c := range all {
 		switch {
@@ -151,7 +152,7 @@ func (c *conn) toReadOnly() {
 // told SyncConnected; the global sessions admitted without revalidation
 // are closed.
 func (s *Server) leaderBack() {
-	all := s.connList(false)
+	all := s.connList()
 	told, closed := 0, 0
 	for _, c := range all {
 		switch {

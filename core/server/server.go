@@ -372,7 +372,8 @@ func (s *Server) Close() error {
 // QuorumPeer.closeAllConnections when the learner shuts down). Pending
 // requests die with their connections.
 func (s *Server) dropClients(reason string) {
-	all := s.connList(true)
+	s.forgetSyncs()
+	all := s.connList()
 	if len(all) > 0 {
 		s.log.Info().Int("connections", len(all)).Str("reason", reason).Msg("closing all client connections")
 	}
@@ -381,19 +382,23 @@ func (s *Server) dropClients(reason string) {
 	}
 }
 
-// connList returns the open connections; with dropSyncs it also forgets the
-// forwarded syncs (whose connections are about to be closed or answered).
-func (s *Server) connList(dropSyncs bool) []*conn {
+// connList returns the open connections.
+func (s *Server) connList() []*conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	all := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		all = append(all, c)
 	}
-	if dropSyncs {
-		s.syncs = nil
-	}
 	return all
+}
+
+// forgetSyncs drops the forwarded syncs when the leader that would answer
+// them is gone (their connections are closed or answered by the caller).
+func (s *Server) forgetSyncs() {
+	s.mu.Lock()
+	s.syncs = nil
+	s.mu.Unlock()
 }
 
 // ConnCount returns the number of open client connections.
