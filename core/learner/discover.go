@@ -26,20 +26,18 @@ const probeTimeout = 2 * time.Second
 // accepted, on which the caller then starts the handshake.
 func Probe(ctx context.Context, voters []Peer, hint int64, avoid []int64) (net.Conn, Peer, error) {
 	order := make([]Peer, 0, len(voters))
-	last := make([]Peer, len(avoid))
 	for _, v := range voters {
-		switch i := slices.Index(avoid, v.SID); {
-		case i >= 0:
-			last[i] = v
+		switch {
+		case slices.Contains(avoid, v.SID):
 		case v.SID == hint:
 			order = append([]Peer{v}, order...)
 		default:
 			order = append(order, v)
 		}
 	}
-	for _, v := range last {
-		if v.QuorumAddr != "" {
-			order = append(order, v)
+	for _, sid := range avoid {
+		if i := slices.IndexFunc(voters, func(v Peer) bool { return v.SID == sid }); i >= 0 {
+			order = append(order, voters[i])
 		}
 	}
 	var d net.Dialer
