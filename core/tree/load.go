@@ -57,11 +57,12 @@ func (l *Loader) Node(path string, data []byte, acl int64, st proto.StatPersiste
 	if l.done {
 		return ErrLoadOrder
 	}
-	return l.add(path, &Node{Data: data, ACL: l.t.acls.addUsage(acl), Stat: st}, false)
+	return l.add(path, &Node{Data: data, Stat: st}, acl, false)
 }
 
-// add puts n at path; digested says n's digest is already computed.
-func (l *Loader) add(path string, n *Node, digested bool) error {
+// add puts n at path with the ACL cache entry acl (its usage counted once
+// the checks pass); digested says n's digest is already computed.
+func (l *Loader) add(path string, n *Node, acl int64, digested bool) error {
 	t := l.t
 	put := t.putNode
 	if digested {
@@ -71,6 +72,7 @@ func (l *Loader) add(path string, n *Node, digested bool) error {
 		if _, ok := t.nodes[""]; ok {
 			return fmt.Errorf("%w: %q", ErrNoRoot, path)
 		}
+		n.ACL = t.acls.addUsage(acl)
 		put("", n)
 		return nil
 	}
@@ -94,6 +96,7 @@ func (l *Loader) add(path string, n *Node, digested bool) error {
 			}
 		}
 	}
+	n.ACL = t.acls.addUsage(acl)
 	put(path, n)
 	t.addChild(parent, name)
 	t.indexOwner(path, n.Stat.EphemeralOwner)
@@ -131,10 +134,9 @@ func (l *Loader) AddPrepared(pr Prepared, acl []proto.ACL) error {
 		return ErrLoadOrder
 	}
 	idx := l.t.acls.convert(acl)
-	// The node takes its own reference below; convert's is dropped.
+	// The node takes its own reference in add; convert's is dropped.
 	l.t.acls.removeUsageKeep(idx)
-	pr.node.ACL = l.t.acls.addUsage(idx)
-	return l.add(pr.path, pr.node, true)
+	return l.add(pr.path, pr.node, idx, true)
 }
 
 // NodeWithACL adds a node given its ACL list rather than an index (a load
