@@ -251,21 +251,22 @@ func (c *Client) Send(xid int32, op proto.OpCode, body jute.Record) func() (Repl
 		slow := time.NewTicker(SlowAfter)
 		defer slow.Stop()
 		began := time.Now()
-	wait:
-		select {
-		case r, ok := <-p.ch:
-			if ok {
-				return r, nil
+		for {
+			select {
+			case r, ok := <-p.ch:
+				if ok {
+					return r, nil
+				}
+			case <-slow.C:
+				if c.onSlow != nil {
+					c.onSlow(time.Since(began), fmt.Sprintf("%v xid %d of session %#x", op, xid, c.SessionID()))
+				}
+				continue
+			case <-t.C:
+				c.fail(fmt.Errorf("no reply to %v (xid %d) within %v", op, xid, CallTimeout))
 			}
-		case <-slow.C:
-			if c.onSlow != nil {
-				c.onSlow(time.Since(began), fmt.Sprintf("%v xid %d of session %#x", op, xid, c.SessionID()))
-			}
-			goto wait
-		case <-t.C:
-			c.fail(fmt.Errorf("no reply to %v (xid %d) within %v", op, xid, CallTimeout))
+			return Reply{}, fmt.Errorf("%v: %w", op, c.Err())
 		}
-		return Reply{}, fmt.Errorf("%v: %w", op, c.Err())
 	}
 }
 

@@ -24,7 +24,8 @@ type rawClient struct {
 	reps     chan proto.ReplyHeader
 	bodies   chan []byte // the body of each reply in reps
 	lastBody []byte
-	wmu      sync.Mutex // one frame at a time
+	wmu      sync.Mutex    // one frame at a time
+	done     chan struct{} // closed when the connection has ended
 	xid      int32
 }
 
@@ -46,7 +47,7 @@ func dialReadOnly(t testing.TB, addr string) *rawClient {
 	if err != nil {
 		t.Fatalf("read-only connect to %s: %v", addr, err)
 	}
-	c := &rawClient{t: t, conn: conn, stCh: make(chan struct{}, 1), reps: make(chan proto.ReplyHeader, 16), bodies: make(chan []byte, 16)}
+	c := &rawClient{t: t, conn: conn, stCh: make(chan struct{}, 1), reps: make(chan proto.ReplyHeader, 16), bodies: make(chan []byte, 16), done: make(chan struct{})}
 	if err := jute.Unmarshal(b, &c.resp); err != nil || c.resp.TimeOut <= 0 {
 		t.Fatalf("read-only connect to %s: %+v %v", addr, c.resp, err)
 	}
@@ -62,7 +63,12 @@ func (c *rawClient) keepalive() {
 	ping := proto.AppendFrame(nil, &proto.RequestHeader{Xid: proto.XidPing, Type: proto.OpPing})
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
-	for range t.C {
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
 		c.wmu.Lock()
 		_, err := c.conn.Write(ping)
 		c.wmu.Unlock()
@@ -73,6 +79,7 @@ func (c *rawClient) keepalive() {
 }
 
 func (c *rawClient) read(br *bufio.Reader) {
+	defer close(c.done)
 	defer close(c.reps)
 	for {
 		b, err := proto.ReadFrame(br, nil, 0)
